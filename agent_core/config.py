@@ -1,0 +1,52 @@
+"""The engine's configuration: plain values, built and validated by ``bot.settings``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+EmbeddingProvider = Literal["local", "openai"]
+
+DEFAULT_LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Everything the engine needs to know; no environment is read below ``bot/``."""
+
+    data_dir: Path
+    model: str = "gpt-4o-mini"
+    context_window: int = 8192
+    max_steps: int = 10
+    llm_concurrency: int = 8
+    llm_timeout: float = 120.0
+    llm_max_retries: int = 4
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    azure_api_version: str | None = None
+    milvus_uri: str | None = None  # None: Milvus Lite file under data_dir
+    milvus_token: str | None = field(default=None, repr=False)
+    milvus_collection: str = "passages"
+    embedding_provider: EmbeddingProvider = "local"
+    embedding_model: str = DEFAULT_LOCAL_EMBEDDING_MODEL
+    embedding_base_url: str | None = None
+    embedding_api_key: str | None = field(default=None, repr=False)
+    embedding_batch_size: int = 64
+    persona: str | None = None  # None: the shipped default persona
+    human: str | None = None
+    core_block_limit: int = 2000
+    chunk_tokens: int = 300
+    chunk_overlap: int = 40
+    max_file_bytes: int = 25 * 1024 * 1024
+    idle_seconds: float = 900.0  # agents unused this long are dropped from memory
+
+    @property
+    def state_path(self) -> Path:
+        """The SQLite file holding agents, messages and sources."""
+        return self.data_dir / "membot.sqlite3"
+
+    @property
+    def archive_uri(self) -> str:
+        """Milvus URI: the configured server, or the Milvus Lite file under ``data_dir``."""
+        return self.milvus_uri or str(self.data_dir / "archive.db")
