@@ -189,6 +189,13 @@ class SqliteState:
             f"SELECT {_AGENT_COLUMNS} FROM agents WHERE active = 1 ORDER BY last_active DESC")
         return [_agent_from_row(r) for r in rows]
 
+    async def conversation_agents(self, conversation: str) -> list[AgentRecord]:
+        """Every agent a conversation ever had (the active one and those reset)."""
+        rows = await self._fetchall(
+            f"SELECT {_AGENT_COLUMNS} FROM agents WHERE conversation = ? ORDER BY created_at",
+            (conversation,))
+        return [_agent_from_row(r) for r in rows]
+
     async def deactivate_agent(self, agent_id: str) -> None:
         """Unlink an agent from its conversation (``/reset``); its data stays."""
         async with self._transaction() as db:
