@@ -115,8 +115,6 @@ class Chunker:
                 while tail and _size(tail) + _size(rest) + unit.tokens > self.chunk_tokens:
                     tail = tail[1:]
                 current, carried = tail + rest, len(tail)
-            if current and current[carried:] == [] and _size(current) + unit.tokens > self.chunk_tokens:
-                current, carried = [], 0
             current.append(unit)
         if current[carried:]:
             groups.append(current)

@@ -45,6 +45,16 @@ def _unwrap(block: str) -> list[str]:
     for i, line in enumerate(lines):
         paragraphs[-1].append(line)
         last = i == len(lines) - 1
-        if not last and line.endswith(_SENTENCE_END) and len(line) < 0.7 * width:
+        if not last and _ends_paragraph(line, lines[i + 1], width):
             paragraphs.append([])
     return [" ".join(p) for p in paragraphs if p]
+
+
+def _ends_paragraph(line: str, following: str, width: float) -> bool:
+    """A short line that ends a sentence, or a short heading before a capitalised line."""
+    if len(line) >= 0.7 * width:
+        return False
+    if line.endswith(_SENTENCE_END):
+        return True
+    heading = len(line) < 0.5 * width and not line.endswith((",", ";", "-", "and", "or"))
+    return heading and following[:1].isupper()
