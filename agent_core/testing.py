@@ -150,6 +150,7 @@ class FakeOpenAIServer:
         self.queue: deque[ServerItem] = deque()
         self.requests: list[dict[str, Any]] = []
         self.peak_concurrency = 0
+        self.overflows = 0
         self._active = 0
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._runner: web.AppRunner | None = None
@@ -185,6 +186,7 @@ class FakeOpenAIServer:
         self.requests.append(body)
         chars = sum(len(m.get("content") or "") for m in body["messages"])
         if self.context_chars is not None and chars > self.context_chars:
+            self.overflows += 1
             return _error(400, "This model's maximum context length is exceeded.",
                           "context_length_exceeded")
         async with _maybe(self._slots):

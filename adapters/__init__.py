@@ -1,0 +1,1 @@
+"""Platform adapters: translate Discord, Slack and console events to engine calls."""

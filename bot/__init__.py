@@ -1,0 +1,1 @@
+"""Process wiring: settings, the `membot` command line, start and stop."""
