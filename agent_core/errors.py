@@ -14,6 +14,9 @@ class MembotError(Exception):
         self.message = message
         self.hint = hint
 
+    def __str__(self) -> str:
+        return self.user_message()
+
     def user_message(self) -> str:
         """The text an adapter may show a user (never a traceback, never a secret)."""
         return f"{self.message} {self.hint}" if self.hint else self.message

@@ -1,0 +1,63 @@
+"""`membot chat` as a user runs it: a real process, piped stdin, a local model server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from agent_core.testing import FakeOpenAIServer, call_tool, last_user_text, send_message
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def membot(*args: str, env: dict[str, str], stdin: str = "") -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, cwd=ROOT, env={**os.environ, **env},
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 180)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+def responder(body: dict[str, object]) -> object:
+    from agent_core.domain import ChatMessage
+
+    messages = [ChatMessage(m["role"], m.get("content")) for m in body["messages"]  # type: ignore
+                if m["role"] in ("user", "system")]
+    text = last_user_text(messages)
+    if text.startswith("my name is"):
+        return call_tool("core_memory_replace", heartbeat=False, label="human",
+                         old_content="Nothing is known about the user yet.",
+                         new_content="Name: " + text.removeprefix("my name is ").strip())
+    return send_message("echo: " + text)
+
+
+async def test_piped_chat_remembers_across_processes(tmp_path: Path) -> None:
+    async with FakeOpenAIServer(responder) as server:
+        env = {"MEMBOT_DATA_DIR": str(tmp_path), "OPENAI_BASE_URL": server.base_url,
+               "OPENAI_API_KEY": "test-key", "MEMBOT_MODEL": "test-model"}
+        code, out, err = await membot("chat", env=env, stdin="hello\nmy name is Grace\n")
+        assert code == 0, err
+        assert "agent> echo: hello" in out
+        code, out, err = await membot("chat", env=env, stdin="/memory\n/exit\nnot read\n")
+        assert code == 0, err
+        assert "Name: Grace" in out
+        assert "not read" not in out
+
+
+async def test_missing_model_configuration_is_one_line(tmp_path: Path) -> None:
+    env = {"MEMBOT_DATA_DIR": str(tmp_path), "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
+    code, out, err = await membot("chat", env=env)
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "OPENAI_API_KEY" in err
+
+
+async def test_config_masks_secrets(tmp_path: Path) -> None:
+    env = {"OPENAI_API_KEY": "sk-abcdefghijklmnop9876", "MEMBOT_MODEL": "m"}
+    code, out, _ = await membot("config", env=env)
+    assert code == 0
+    assert "abcdefghijklmnop" not in out and "****9876" in out
+    assert "env MEMBOT_MODEL" in out
