@@ -1,0 +1,83 @@
+"""The Discord adapter's settings: plain values, built and validated by ``bot.settings``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Literal
+
+from agent_core.config import EngineConfig
+from agent_core.errors import ConfigError
+
+ScopePolicy = Literal["user", "channel", "thread"]
+"""Which agent a message goes to: one per user per server, per channel, or per thread."""
+
+AutoIngest = Literal["on", "off", "mention"]
+"""Whether files dropped where the bot listens become sources: always, never, or when
+the message mentions the bot (DMs count as a mention)."""
+
+CommandSync = Literal["auto", "always", "never"]
+"""When slash commands are synced at start: if the command set changed, every start, never."""
+
+
+def _default_max_file_bytes() -> int:
+    for f in fields(EngineConfig):
+        if f.name == "max_file_bytes":
+            return int(f.default)  # type: ignore[arg-type]
+    raise AssertionError("EngineConfig has no max_file_bytes")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordSettings:
+    """Everything the Discord adapter needs besides the engine and the token.
+
+    Attributes:
+        scope: scope policy mapping a message to an agent.
+        auto_ingest: what happens to PDF/text/Markdown files dropped into a chat.
+        allowed_guilds: if not empty, only these servers are served.
+        denied_guilds: servers never served.
+        allowed_channels: if not empty, only these channels (or threads under them).
+        denied_channels: channels (and threads under them) never served.
+        admin_role_ids: roles that may delete sources and reset shared agents, besides
+            members with Manage Server.
+        admin_user_ids: users with the same rights everywhere.
+        dm_enabled: whether the bot answers direct messages.
+        command_sync: when to push the slash command set to Discord at start.
+        sync_guild_ids: servers to sync commands to directly (appear at once; for
+            development); empty means global commands.
+        max_file_bytes: largest upload accepted.
+        edit_interval: minimum seconds between two edits of a progress message.
+        ignore_bots: ignore messages from other bots (the bot always ignores itself).
+    """
+
+    scope: ScopePolicy = "user"
+    auto_ingest: AutoIngest = "on"
+    allowed_guilds: frozenset[int] = frozenset()
+    denied_guilds: frozenset[int] = frozenset()
+    allowed_channels: frozenset[int] = frozenset()
+    denied_channels: frozenset[int] = frozenset()
+    admin_role_ids: frozenset[int] = frozenset()
+    admin_user_ids: frozenset[int] = frozenset()
+    dm_enabled: bool = True
+    command_sync: CommandSync = "auto"
+    sync_guild_ids: frozenset[int] = frozenset()
+    max_file_bytes: int = field(default_factory=_default_max_file_bytes)
+    edit_interval: float = 1.0
+    ignore_bots: bool = True
+
+    def __post_init__(self) -> None:
+        _check_choice("scope", self.scope, ("user", "channel", "thread"))
+        _check_choice("auto_ingest", self.auto_ingest, ("on", "off", "mention"))
+        _check_choice("command_sync", self.command_sync, ("auto", "always", "never"))
+        if self.max_file_bytes <= 0:
+            raise ConfigError(
+                f"max_file_bytes must be positive, not {self.max_file_bytes}", key="max_file_bytes"
+            )
+        if self.edit_interval < 0:
+            raise ConfigError(
+                f"edit_interval must not be negative, not {self.edit_interval}", key="edit_interval"
+            )
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", key=key)
