@@ -27,6 +27,7 @@ from agent_core.domain import (
     UploadedFile,
 )
 from agent_core.errors import LLMError, MembotError, NotFoundError
+from agent_core.metrics import InstrumentedChatModel, Metrics
 from agent_core.state import AgentRecord, new_id
 from agent_core.toolbox import builtin_tools
 
@@ -43,14 +44,19 @@ class Engine:
     """Agents, memory and sources behind a handful of coroutines (docs/architecture.md)."""
 
     def __init__(self, config: EngineConfig, state: SqliteState, archive: ArchivalStore,
-                 embedder: Embedder, model: ChatModel) -> None:
+                 embedder: Embedder, model: ChatModel, metrics: Metrics | None = None) -> None:
         self.config = config
         self.state = state
         self.archive = archive
         self.embedder = embedder
         self.model = model
-        self.runner = TurnRunner(state=state, archive=archive, embedder=embedder, model=model,
-                                 tools=builtin_tools(), max_steps=config.max_steps,
+        self.metrics = metrics or Metrics()
+        tools = builtin_tools()
+        tools.on_call = lambda name, ok: self.metrics.tool_calls.inc(
+            tool=name, status="ok" if ok else "failed")
+        self.runner = TurnRunner(state=state, archive=archive, embedder=embedder,
+                                 model=InstrumentedChatModel(model, self.metrics),
+                                 tools=tools, max_steps=config.max_steps,
                                  llm_slots=asyncio.Semaphore(config.llm_concurrency))
         self._sessions: dict[str, AgentSession] = {}
         self._load_lock = asyncio.Lock()
@@ -120,11 +126,21 @@ class Engine:
             raise MembotError("membot is shutting down; try again in a moment.")
         self._in_flight += 1
         self._idle.clear()
+        start = time.perf_counter()
+        outcome = "error"
         try:
             session = await self._session(message.conversation)
             async with session.lock:
-                return await self._turn(session, message, on_reply)
+                result = await self._turn(session, message, on_reply)
+            outcome = "duplicate" if result.duplicate else (
+                "llm_error" if any(r.kind == "error" for r in result.replies) else "ok")
+            return result
+        except Exception as exc:
+            self.metrics.errors.inc(kind=type(exc).__name__)
+            raise
         finally:
+            self.metrics.turns.inc(outcome=outcome)
+            self.metrics.turn_seconds.observe(time.perf_counter() - start)
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
@@ -233,7 +249,12 @@ class Engine:
         from agent_core.ingest.pipeline import IngestPipeline
 
         pipeline = IngestPipeline(self.state, self.archive, self.embedder, self.config)
-        return await pipeline.load(workspace, name, files, progress)
+        report = await pipeline.load(workspace, name, files, progress)
+        self.metrics.ingested.inc(report.files_loaded, kind="files")
+        self.metrics.ingested.inc(report.pages, kind="pages")
+        self.metrics.ingested.inc(report.passages, kind="passages")
+        self.metrics.ingested.inc(len(report.skipped), kind="skipped_files")
+        return report
 
     async def sources(self, workspace: str) -> list[SourceInfo]:
         """A workspace's sources."""

@@ -136,8 +136,9 @@ def format_result(ok: bool, message: str, now: datetime) -> str:
 class ToolRegistry:
     """Named tools, their schemas, and a safe way to call them."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_call: Callable[[str, bool], None] | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        self.on_call = on_call  # observer: (tool name, ok) after every call
 
     def register(self, func: ToolFunc, *, heartbeat: bool = True) -> Tool:
         """Add a tool (replacing one of the same name)."""
@@ -155,6 +156,12 @@ class ToolRegistry:
 
     async def call(self, ctx: Any, name: str, raw_arguments: str, now: datetime) -> ToolOutcome:
         """Run one tool call; every problem becomes a failed result the model can act on."""
+        outcome = await self._call(ctx, name, raw_arguments, now)
+        if self.on_call is not None:
+            self.on_call(outcome.name if outcome.name in self._tools else "unknown", outcome.ok)
+        return outcome
+
+    async def _call(self, ctx: Any, name: str, raw_arguments: str, now: datetime) -> ToolOutcome:
         tool = self._tools.get(name)
         if tool is None:
             msg = f"No function named '{name}'. Available functions: {', '.join(self._tools)}."
