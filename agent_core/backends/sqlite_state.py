@@ -122,6 +122,10 @@ class SqliteState:
         """Close the connection (pending transactions are already committed)."""
         await self._db.close()
 
+    async def ping(self) -> None:
+        """A trivial query: raises if the database is unusable."""
+        await self._fetchone("SELECT 1")
+
     async def _migrate(self) -> None:
         await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
         row = await self._fetchone("SELECT version FROM schema_version")
