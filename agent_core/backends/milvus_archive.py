@@ -16,7 +16,6 @@ results on Lite. ``_Scope`` hides the difference from the rest of the store.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import re
@@ -29,6 +28,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import numpy as np
+from pymilvus import DataType, MilvusClient
 
 from agent_core.domain import Passage, PassageRecord
 from agent_core.errors import EmbeddingMismatchError, StorageError
@@ -147,6 +147,8 @@ class _Scope:
 
 def _lite_lock_holder(path: str) -> bool:
     """Whether another process holds the lock of the Lite data dir at ``path``."""
+    import fcntl  # Milvus Lite runs on POSIX only
+
     lock = Path(path) / "LOCK"
     if not lock.exists():
         return False
@@ -160,3 +162,381 @@ def _lite_lock_holder(path: str) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+_lite_users: dict[str, int] = {}  # open archives per Lite data dir, to stop its server last
+
+
+def _prepare_lite(uri: str) -> str:
+    """The absolute Lite data path for ``uri``, its parent created, the memtable bounded."""
+    path = Path(uri).expanduser().resolve()
+    if path.suffix != ".db":
+        raise StorageError(
+            f"Milvus Lite path {str(path)!r} must end in '.db'.",
+            hint="Set MEMBOT_MILVUS_URI to a path ending in .db, or to a Milvus server URI.",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Small memtable: a search pays ~40 µs per unflushed row (REFERENCE.md, Milvus).
+    os.environ.setdefault(_MEMTABLE_ENV, str(_MEMTABLE_BYTES))
+    return str(path)
+
+
+def _connect(uri: str, token: str | None, timeout: float) -> MilvusClient:
+    """A client for ``uri``; failures become a ``StorageError`` that says what to set."""
+    try:
+        return MilvusClient(uri=uri, token=token or "", timeout=timeout)
+    except Exception as exc:
+        if is_lite_uri(uri) and _lite_lock_holder(uri):
+            raise StorageError(
+                f"The Milvus Lite archive {uri!r} is in use by another membot process.",
+                hint="Stop the other process, or give this one its own MEMBOT_DATA_DIR.",
+            ) from exc
+        raise StorageError(
+            f"Cannot open the Milvus archive at {uri!r}: {exc}",
+            hint="Check that the server is running, or set MEMBOT_MILVUS_URI "
+            "(and MEMBOT_MILVUS_TOKEN) to a reachable Milvus.",
+        ) from exc
+
+
+def _schema(dimension: int, layout: Layout) -> Any:
+    schema = MilvusClient.create_schema(auto_id=True, enable_dynamic_field=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+    for name, limit in _VARCHAR_LIMITS.items():
+        extra = {"is_partition_key": True} if name == "owner" and layout == "partition_key" else {}
+        schema.add_field(name, DataType.VARCHAR, max_length=limit, **extra)
+    schema.add_field("page", DataType.INT32)
+    schema.add_field("chunk", DataType.INT32)
+    schema.add_field("created_at", DataType.INT64)
+    return schema
+
+
+def _built_with(info: dict[str, Any]) -> tuple[str | None, int | None, Layout]:
+    """(model, dimension, layout) an existing collection was built with."""
+    props = info.get("properties") or {}
+    fields = {f["name"]: f for f in info.get("fields", [])}
+    if "vector" not in fields or "owner" not in fields:
+        raise StorageError(
+            f"Collection {info.get('collection_name')!r} exists but was not created by membot.",
+            hint="Use another collection name.",
+        )
+    dim = props.get(_PROP_DIMENSION) or fields["vector"].get("params", {}).get("dim")
+    keyed = bool(fields["owner"].get("is_partition_key"))
+    return (
+        props.get(_PROP_MODEL),
+        int(dim) if dim else None,
+        ("partition_key" if keyed else "partitions"),
+    )
+
+
+def _check_match(
+    collection: str, built: tuple[str | None, int | None, Layout], model: str, dimension: int
+) -> None:
+    old_model, old_dim = built[0], built[1]
+    if (old_model is None or old_model == model) and old_dim == dimension:
+        return
+    raise EmbeddingMismatchError(
+        f"The archive collection {collection!r} was built with embedding model "
+        f"{old_model or 'unknown'!r} ({old_dim} dimensions), but membot is configured with "
+        f"{model!r} ({dimension} dimensions).",
+        hint=f"Set MEMBOT_EMBEDDING_MODEL back to {old_model!r}, or use a new collection "
+        "(or data dir) and re-load the sources / migrate the passages.",
+    )
+
+
+class MilvusArchive:
+    """``ArchivalStore`` over one shared Milvus collection (Lite or server).
+
+    Every pymilvus call is blocking and runs in a worker thread; writes are serialized
+    by one lock (Lite asks for it). Use :meth:`open`, then ``aclose()`` or ``async with``.
+    """
+
+    def __init__(
+        self, client: MilvusClient, *, uri: str, collection: str, dimension: int, layout: Layout
+    ) -> None:
+        self._client = client
+        self._uri = uri
+        self._collection = collection
+        self.dimension = dimension
+        self.layout: Layout = layout
+        self._write_lock = asyncio.Lock()
+        self._partitions: frozenset[str] = frozenset()
+        self._closed = False
+        self._consistency = {} if is_lite_uri(uri) else {"consistency_level": "Session"}
+
+    @classmethod
+    async def open(
+        cls,
+        uri: str,
+        *,
+        token: str | None = None,
+        collection: str = "passages",
+        dimension: int,
+        embedding_model: str,
+        layout: Layout | None = None,
+        call_timeout: float = 30.0,
+    ) -> MilvusArchive:
+        """Connect, create or check the collection, and load it for search.
+
+        Args:
+            uri: a local path ending in ``.db`` (Milvus Lite) or a server URI.
+            token: server token (``user:password`` or an API key), if any.
+            collection: the shared collection's name.
+            dimension: the embedding model's native dimension.
+            embedding_model: the embedding model's name, recorded with the collection.
+            layout: force a layout (default: partitions on Lite, partition key on a server).
+            call_timeout: seconds to wait for the server on each call.
+
+        Raises:
+            EmbeddingMismatchError: the collection was built with another model/dimension.
+            StorageError: Milvus is unreachable, locked or failing.
+        """
+        lite = is_lite_uri(uri)
+        target = _prepare_lite(uri) if lite else uri
+        client = await asyncio.to_thread(_connect, target, token, call_timeout)
+        if lite:
+            _lite_users[target] = _lite_users.get(target, 0) + 1
+        chosen: Layout = layout or ("partitions" if lite else "partition_key")
+        archive = cls(client, uri=target, collection=collection, dimension=dimension, layout=chosen)
+        try:
+            await archive._run("open", archive._prepare, embedding_model)
+        except BaseException:
+            await archive.aclose()
+            raise
+        return archive
+
+    def _prepare(self, model: str) -> None:
+        client, name = self._client, self._collection
+        if client.has_collection(name):
+            built = _built_with(client.describe_collection(name))
+            _check_match(name, built, model, self.dimension)
+            self.layout = built[2]
+        else:
+            index = client.prepare_index_params()
+            index.add_index("vector", index_type="FLAT", metric_type="COSINE")
+            client.create_collection(
+                name,
+                schema=_schema(self.dimension, self.layout),
+                index_params=index,
+                properties={_PROP_MODEL: model, _PROP_DIMENSION: str(self.dimension)},
+                **self._consistency,
+            )
+            _log.info("created archive collection %s (%s, dim %d)", name, model, self.dimension)
+        client.load_collection(name)  # released after a restart: search fails until loaded
+        if self.layout == "partitions":
+            self._partitions = frozenset(client.list_partitions(name))
+
+    async def aclose(self) -> None:
+        """Close the connection (and stop the Lite server when no archive uses it)."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._write_lock:
+            await asyncio.to_thread(self._client.close)
+        if self._uri in _lite_users:
+            _lite_users[self._uri] -= 1
+            if _lite_users[self._uri] <= 0:
+                del _lite_users[self._uri]
+                from milvus_lite.server_manager import server_manager_instance
+
+                await asyncio.to_thread(server_manager_instance.release_server, self._uri)
+
+    async def __aenter__(self) -> MilvusArchive:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _run(self, what: str, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
+        """``fn(*args)`` in a worker thread; library errors become ``StorageError``."""
+        if self._closed:
+            raise StorageError("The archive is closed.")
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except (StorageError, ValueError):
+            raise
+        except Exception as exc:
+            raise StorageError(
+                f"Milvus {what} failed on collection {self._collection!r} at {self._uri!r}: {exc}"
+            ) from exc
+
+    def _scope(self, owners: Sequence[str]) -> _Scope | None:
+        """Where to look for ``owners``' passages; None when none of them has any."""
+        owners = list(dict.fromkeys(owners))
+        if not owners:
+            return None
+        if self.layout == "partition_key":
+            return _Scope(None, f"owner in {_in_list(owners)}")
+        wanted = [_partition_for(o) for o in owners]
+        if any(p not in self._partitions for p in wanted):
+            self._partitions = frozenset(self._client.list_partitions(self._collection))
+        # Never pass an unknown name: Lite ignores it, and an empty list means "everything".
+        present = [p for p in wanted if p in self._partitions]
+        return _Scope(present, "") if present else None
+
+    def _scoped(self, scope: _Scope) -> dict[str, Any]:
+        extra: dict[str, Any] = {"filter": scope.filter, **self._consistency}
+        if scope.partitions is not None:
+            extra["partition_names"] = scope.partitions
+        return extra
+
+    async def insert(self, records: Sequence[PassageRecord]) -> list[int]:
+        """Store passages (in batches); returns their ids in the order given.
+
+        Raises:
+            EmbeddingMismatchError: a vector's dimension is not the archive's.
+            ValueError: a ``created_at`` is naive.
+        """
+        if not records:
+            return []
+        try:
+            rows = [_row(r, self.dimension) for r in records]
+        except ValueError as exc:
+            if "dimensions" in str(exc):
+                raise EmbeddingMismatchError(str(exc)) from exc
+            raise
+        async with self._write_lock:
+            return await self._run("insert", self._insert_rows, rows)
+
+    def _insert_rows(self, rows: list[dict[str, Any]]) -> list[int]:
+        groups: dict[str | None, list[int]] = {}
+        for i, row in enumerate(rows):
+            key = _partition_for(row["owner"]) if self.layout == "partitions" else None
+            groups.setdefault(key, []).append(i)
+        ids: list[int] = [0] * len(rows)
+        for partition, members in groups.items():
+            if partition is not None and partition not in self._partitions:
+                if not self._client.has_partition(self._collection, partition):
+                    self._client.create_partition(self._collection, partition)
+                self._partitions = self._partitions | {partition}
+            extra = {"partition_name": partition} if partition else {}
+            done = 0
+            for batch in _batches([rows[i] for i in members]):
+                result = self._client.insert(self._collection, batch, **extra)
+                for offset, new_id in enumerate(result["ids"]):
+                    ids[members[done + offset]] = int(new_id)
+                done += len(batch)
+        return ids
+
+    async def search(
+        self, query: str, vector: Any, owners: Sequence[str], limit: int, offset: int = 0
+    ) -> list[Passage]:
+        """The ``limit`` passages nearest to ``vector`` after ``offset``, of ``owners`` only.
+
+        ``query`` (the text) is not used by this dense search. Scores are cosine
+        similarities, best first. Owners with no passages simply contribute nothing.
+        """
+        if limit <= 0:
+            return []
+        if offset < 0 or limit + offset > _MAX_WINDOW:
+            raise ValueError(f"limit + offset must be between 1 and {_MAX_WINDOW}")
+        query_vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query_vector.shape[0] != self.dimension:
+            raise EmbeddingMismatchError(
+                f"the query vector has {query_vector.shape[0]} dimensions; "
+                f"the archive holds {self.dimension}"
+            )
+        return await self._run("search", self._search, query_vector.tolist(), owners, limit, offset)
+
+    def _search(
+        self, vector: list[float], owners: Sequence[str], limit: int, offset: int
+    ) -> list[Passage]:
+        scope = self._scope(owners)
+        if scope is None:
+            return []
+        hits = self._client.search(
+            self._collection,
+            data=[vector],
+            anns_field="vector",
+            limit=limit,
+            offset=offset,
+            output_fields=_OUTPUT_FIELDS,
+            search_params={"metric_type": "COSINE"},
+            **self._scoped(scope),
+        )
+        return [_passage(hit, float(hit["distance"])) for hit in hits[0]]
+
+    async def count(self, owners: Sequence[str]) -> int:
+        """How many passages these owners hold together (exact; scans only their rows)."""
+        return await self._run("count", self._count, owners, "")
+
+    def _count(self, owners: Sequence[str], condition: str) -> int:
+        scope = self._scope(owners)
+        if scope is None:
+            return 0
+        if scope.partitions is not None and not condition:
+            # Lite answers an unfiltered count(*) for the whole collection; its partition
+            # statistics are exact (tombstones applied) and read only primary keys.
+            stats = self._client.get_partition_stats
+            return sum(int(stats(self._collection, p)["row_count"]) for p in scope.partitions)
+        extra = self._scoped(scope)
+        extra["filter"] = " and ".join(f for f in (extra["filter"], condition) if f)
+        rows = self._client.query(self._collection, output_fields=["count(*)"], **extra)
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    async def delete(
+        self, owner: str, ids: Sequence[int] | None = None, doc: str | None = None
+    ) -> int:
+        """Delete an owner's passages: all of them, only ``ids``, or only those of file ``doc``.
+
+        Returns how many passages were deleted. On Lite, deleting all of an owner's
+        passages drops its partition.
+        """
+        if ids is not None and not ids:
+            return 0
+        conditions = []
+        if ids is not None:
+            conditions.append(f"id in [{', '.join(str(int(i)) for i in ids)}]")
+        if doc is not None:
+            conditions.append(f"doc == {_quote(_clip(doc, _VARCHAR_LIMITS['doc']))}")
+        async with self._write_lock:
+            return await self._run("delete", self._delete, owner, " and ".join(conditions))
+
+    def _delete(self, owner: str, condition: str) -> int:
+        found = self._count([owner], condition)
+        if not found:
+            return 0
+        if self.layout == "partitions":
+            partition = _partition_for(owner)
+            if not condition:
+                self._client.drop_partition(self._collection, partition)
+                self._partitions = self._partitions - {partition}
+                return found
+            self._client.delete(self._collection, filter=condition, partition_name=partition)
+            return found
+        owner_filter = f"owner == {_quote(owner)}"
+        full = f"{owner_filter} and {condition}" if condition else owner_filter
+        self._client.delete(self._collection, filter=full)
+        return found
+
+    async def flush(self) -> None:
+        """Persist buffered rows into indexed segments (call after a bulk load)."""
+        async with self._write_lock:
+            await self._run("flush", self._client.flush, self._collection)
+
+    async def iter_passages(
+        self, owner: str, batch_size: int = 1000
+    ) -> AsyncIterator[tuple[Passage, Any]]:
+        """Every passage of ``owner`` with its vector (float32 numpy array), for export."""
+        scope = await self._run("export", self._scope, [owner])
+        if scope is None:
+            return
+        iterator = await self._run(
+            "export",
+            self._client.query_iterator,
+            self._collection,
+            batch_size=batch_size,
+            output_fields=[*_OUTPUT_FIELDS, "vector"],
+            **self._scoped(scope),
+        )
+        try:
+            while batch := await self._run("export", iterator.next):
+                for row in batch:
+                    yield _passage(row), np.asarray(row["vector"], dtype=np.float32)
+        finally:
+            await asyncio.to_thread(iterator.close)
