@@ -128,4 +128,8 @@ async def _read_limited(resp: aiohttp.ClientResponse, name: str, max_bytes: int)
 
 
 def _mib(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KiB"
     return f"{n / (1024 * 1024):.1f} MiB"
