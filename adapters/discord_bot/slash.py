@@ -47,6 +47,7 @@ class MembotTree(app_commands.CommandTree["MembotClient"]):
         ):
             refusal = NOT_HERE
         if refusal is None:
+            _track(bot)
             return True
         if interaction.type is discord.InteractionType.application_command:
             await interaction.response.send_message(refusal, ephemeral=True)
@@ -293,7 +294,7 @@ async def confirm_reset(bot: MembotClient, interaction: discord.Interaction) -> 
         await bot.engine.reset(key)
         return "🔄 Fresh start: a new agent answers from now on (old messages stay in the history)."
 
-    await ask(interaction, action, RESET_QUESTION, "Reset")
+    await ask(bot, interaction, action, RESET_QUESTION, "Reset")
 
 
 async def confirm_forget(bot: MembotClient, interaction: discord.Interaction) -> None:
@@ -309,7 +310,7 @@ async def confirm_forget(bot: MembotClient, interaction: discord.Interaction) ->
         await bot.engine.forget(key)
         return "🗑️ Done: your agent's memory, messages and archival memories are deleted."
 
-    await ask(interaction, action, FORGET_QUESTION, "Delete everything")
+    await ask(bot, interaction, action, FORGET_QUESTION, "Delete everything")
 
 
 RESET_QUESTION = (
@@ -322,9 +323,11 @@ FORGET_QUESTION = (
 )
 
 
-async def ask(interaction: discord.Interaction, action: Work, question: str, label: str) -> None:
+async def ask(
+    bot: MembotClient, interaction: discord.Interaction, action: Work, question: str, label: str
+) -> None:
     """Post ``question`` with Confirm/Cancel buttons for the user who asked."""
-    view = ConfirmView(interaction.user.id, action, confirm_label=label)
+    view = ConfirmView(interaction.user.id, action, confirm_label=label, track=bot.track)
     view.origin = interaction
     await interaction.response.send_message(question, view=view, ephemeral=True)
 

@@ -88,7 +88,10 @@ def progress_text(name: str, p: LoadProgress) -> str:
 
 
 def report_text(report: LoadReport) -> str:
-    """The final summary of a load, with the next step."""
+    """The final summary of a load, with the next step (or why nothing was loaded)."""
+    if not report.files_loaded and not report.files_unchanged:
+        reasons = "; ".join(s.message for s in report.skipped) or "no text found"
+        return f"⚠️ Nothing was loaded into `{report.source}`: {reasons}."
     return f"✅ {report.summary()}.\nUse `/attach {report.source}` to let your agent search it."
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -20,6 +22,7 @@ class ConfirmView(discord.ui.View):
         action: what to do on confirm; returns the text that replaces the question.
         confirm_label: the label of the confirm button.
         timeout: seconds after which the question expires and nothing happens.
+        track: called with the task handling a click (so shutdown can wait for it).
     """
 
     def __init__(
@@ -29,15 +32,20 @@ class ConfirmView(discord.ui.View):
         *,
         confirm_label: str = "Confirm",
         timeout: float = 120.0,
+        track: Callable[[asyncio.Task[Any]], None] | None = None,
     ) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
         self.action = action
         self.origin: discord.Interaction | None = None
+        self._track = track
         self.confirm.label = confirm_label
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Refuse clicks from anyone but the user who ran the command."""
+        task = asyncio.current_task()
+        if self._track is not None and task is not None:
+            self._track(task)
         if interaction.user.id == self.owner_id:
             return True
         await interaction.response.send_message(
