@@ -116,13 +116,13 @@ async def run_slack(
 async def _serve_socket_mode(bot: SlackBot, app_token: str, ready: asyncio.Event | None) -> None:
     handler = AsyncSocketModeHandler(bot.app, app_token, web_client=bot.client)
     try:
-        await handler.connect_async()
+        await handler.connect_async()  # type: ignore[no-untyped-call]
         _log.info("Slack Socket Mode: connected")
         if ready is not None:
             ready.set()
         await asyncio.Event().wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 async def _serve_http(bot: SlackBot, settings: SlackSettings, ready: asyncio.Event | None) -> None:

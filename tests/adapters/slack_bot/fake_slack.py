@@ -82,6 +82,16 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.connected = asyncio.Event()
+        self._changed = asyncio.Condition()
+
+    async def wait_until(self, predicate: Any) -> None:
+        """Wait until ``predicate()`` holds; checked after every request the fake answers."""
+        async with self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -172,6 +182,7 @@ class FakeSlack:
         if "error" in result:
             return self._fail(method, params, result["error"])
         self.calls.append(ApiCall(method, params))
+        await self._notify()
         return web.json_response({"ok": True, **result})
 
     def _fail(self, method: str, params: dict[str, Any], error: str) -> web.Response:
@@ -268,6 +279,7 @@ class FakeSlack:
         if rid not in self.responses:
             return web.Response(status=404, text="expired_url")
         self.responses[rid].append(await request.json())
+        await self._notify()
         return web.Response(text="ok")
 
     # -- Socket Mode ----------------------------------------------------------------------
