@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import discord
 
@@ -56,10 +57,10 @@ class ReplySender:
         if self.failed:
             return
         for i, chunk in enumerate(split_message(reply_text(reply))):
-            reference = self._quote() if i == 0 and self._busy() else None
+            quote: dict[str, Any] = {"reference": self._quote()} if i == 0 and self._busy() else {}
             try:
                 sent = await self.message.channel.send(
-                    chunk, reference=reference, mention_author=False, allowed_mentions=NO_PINGS
+                    chunk, mention_author=False, allowed_mentions=NO_PINGS, **quote
                 )
             except discord.HTTPException as exc:
                 _log.warning(

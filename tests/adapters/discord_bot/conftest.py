@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import discord
 import pytest
@@ -34,6 +34,7 @@ class World:
     people: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     dms: dict[str, int] = field(default_factory=dict)
+    guild_payload: dict[str, Any] = field(default_factory=dict)
 
     @property
     def bot_id(self) -> int:
@@ -246,8 +247,12 @@ async def make_world(fake: FakeDiscord, make_engine: Any) -> AsyncIterator[MakeW
         await client.shutdown()
 
 
-def build_world(fake: FakeDiscord, client: MembotClient) -> World:
-    """Announce a server (GUILD_CREATE) with channels, threads and members to the client."""
+def build_world(fake: FakeDiscord, client: MembotClient | None) -> World:
+    """A server with channels, threads and members, announced (GUILD_CREATE) to ``client``.
+
+    Without a client (the bot runs its own gateway loop) nothing is announced; the
+    payload is in ``world.guild_payload``.
+    """
     guild_id, general, random_ = gw.snowflake(), gw.snowflake(), gw.snowflake()
     bot_thread, other_thread, admin_role = gw.snowflake(), gw.snowflake(), gw.snowflake()
     people = {n: gw.user(n.capitalize()) for n in ("alice", "bob", "carol")}
@@ -270,12 +275,13 @@ def build_world(fake: FakeDiscord, client: MembotClient) -> World:
         [gw.role(admin_role, "membot-admin", gw.MEMBER_PERMISSIONS)],
         [*members.values(), gw.member(fake.bot_user)],
     )
-    client._connection.parse_guild_create(payload)
+    if client is not None:
+        client._connection.parse_guild_create(payload)
     for cid in (general, random_, bot_thread, other_thread):
         fake.add_channel(cid, guild_id)
     world = World(
         fake,
-        client,
+        cast(MembotClient, client),
         fake.application_id,
         fake.bot_user,
         guild_id,
@@ -286,6 +292,7 @@ def build_world(fake: FakeDiscord, client: MembotClient) -> World:
         admin_role,
         people,
         members,
+        guild_payload=payload,
     )
     for name in people:
         world.dms[name] = gw.snowflake()
