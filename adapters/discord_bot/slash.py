@@ -148,6 +148,12 @@ async def source_choices(
 
 def install_commands(tree: MembotTree, bot: MembotClient) -> None:
     """Register every slash command on ``tree``, bound to ``bot``."""
+    _install_source_commands(tree, bot)
+    _install_agent_commands(tree, bot)
+
+
+def _install_source_commands(tree: MembotTree, bot: MembotClient) -> None:
+    """/attach /detach /sources /load /delete, with source name autocomplete."""
 
     @tree.command(name="attach", description="Let your agent search a source of this server")
     @app_commands.describe(source="The source to attach")
@@ -170,26 +176,10 @@ def install_commands(tree: MembotTree, bot: MembotClient) -> None:
     ) -> None:
         await load_source(bot, interaction, file, name)
 
-    @tree.command(name="memory", description="Show your agent's core memory and memory sizes")
-    async def memory(interaction: discord.Interaction) -> None:
-        await show_memory(bot, interaction)
-
-    @tree.command(name="reset", description="Start over with a fresh agent")
-    async def reset(interaction: discord.Interaction) -> None:
-        await confirm_reset(bot, interaction)
-
-    @tree.command(name="forget", description="Delete everything your agent holds")
-    async def forget(interaction: discord.Interaction) -> None:
-        await confirm_forget(bot, interaction)
-
     @tree.command(name="delete", description="Delete a source of this server for everyone")
     @app_commands.describe(source="The source to delete")
     async def delete(interaction: discord.Interaction, source: str) -> None:
         await delete_source(bot, interaction, source)
-
-    @tree.command(name="help", description="What membot can do")
-    async def help_(interaction: discord.Interaction) -> None:
-        await show_help(interaction)
 
     async def all_sources(
         interaction: discord.Interaction, current: str
@@ -204,6 +194,26 @@ def install_commands(tree: MembotTree, bot: MembotClient) -> None:
     attach.autocomplete("source")(all_sources)
     delete.autocomplete("source")(all_sources)
     detach.autocomplete("source")(attached_sources)
+
+
+def _install_agent_commands(tree: MembotTree, bot: MembotClient) -> None:
+    """/memory /reset /forget /help."""
+
+    @tree.command(name="memory", description="Show your agent's core memory and memory sizes")
+    async def memory(interaction: discord.Interaction) -> None:
+        await show_memory(bot, interaction)
+
+    @tree.command(name="reset", description="Start over with a fresh agent")
+    async def reset(interaction: discord.Interaction) -> None:
+        await confirm_reset(bot, interaction)
+
+    @tree.command(name="forget", description="Delete everything your agent holds")
+    async def forget(interaction: discord.Interaction) -> None:
+        await confirm_forget(bot, interaction)
+
+    @tree.command(name="help", description="What membot can do")
+    async def help_(interaction: discord.Interaction) -> None:
+        await show_help(interaction)
 
 
 async def attach_source(bot: MembotClient, interaction: discord.Interaction, source: str) -> None:
@@ -252,9 +262,23 @@ async def show_memory(bot: MembotClient, interaction: discord.Interaction) -> No
     await respond(bot, interaction, work)
 
 
+def discord_help() -> str:
+    """The shared command help, with the commands only Discord has and how to chat."""
+    shared = help_text(
+        "/", only=("memory", "sources", "attach", "detach", "reset", "forget", "help")
+    ).split("\n")
+    extra = [
+        "`/load file [name]`: load an attached PDF, text or Markdown file as a source",
+        "`/delete source`: delete a source of this server (needs Manage Server)",
+        "Chat with me in a DM, by mentioning me, or in a thread I'm part of; "
+        "drop a PDF, .txt or .md file here to make it a source.",
+    ]
+    return "\n".join([*shared[:-1], *extra, shared[-1]])
+
+
 async def show_help(interaction: discord.Interaction) -> None:
     """``/help``: the command list (no engine call: answered at once)."""
-    chunks = split_message(help_text("/"))
+    chunks = split_message(discord_help())
     await interaction.response.send_message(chunks[0], ephemeral=True)
     for chunk in chunks[1:]:
         await interaction.followup.send(chunk, ephemeral=True)

@@ -157,6 +157,7 @@ class FakeDiscord:
         r.add_post(API + "/channels/{cid}/typing", self._typing)
         r.add_get(API + "/applications/{app}/commands", self._get_commands)
         r.add_put(API + "/applications/{app}/commands", self._put_commands)
+        r.add_get(API + "/applications/{app}/guilds/{gid}/commands", self._get_commands)
         r.add_put(API + "/applications/{app}/guilds/{gid}/commands", self._put_commands)
         r.add_post(API + "/interactions/{iid}/{token}/callback", self._callback)
         r.add_patch(API + "/webhooks/{app}/{token}/messages/@original", self._edit_original)

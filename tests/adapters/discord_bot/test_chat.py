@@ -27,6 +27,7 @@ async def test_mention_in_a_channel_is_answered_without_the_mention(make_world: 
     assert world.fake.posted(world.general) == ["echo: what is 2+2?"]
     sent = world.fake.messages[world.general][0]
     assert sent["allowed_mentions"]["parse"] == []  # the agent can never ping @everyone
+    assert "message_reference" not in sent  # a quiet channel: no need to quote
 
 
 async def test_channel_chatter_other_bots_and_itself_are_ignored(make_world: MakeWorld) -> None:

@@ -26,6 +26,7 @@ async def test_help_answers_at_once_and_privately(make_world: MakeWorld) -> None
     assert record.callbacks[0]["type"] == 4
     assert record.ephemeral
     assert "/attach" in record.text and "/memory" in record.text
+    assert "`/load file [name]`" in record.text and "/delete" in record.text
 
 
 async def test_sources_attach_detach_round_trip(make_world: MakeWorld) -> None:
