@@ -81,9 +81,11 @@ class Engine:
             if archive is None:
                 from agent_core.backends.milvus_archive import MilvusArchive
 
+                resolve = getattr(embedder, "resolve_dimension", None)
+                dimension = await resolve() if resolve is not None else embedder.dimension
                 archive = await MilvusArchive.open(
                     config.archive_uri, token=config.milvus_token,
-                    collection=config.milvus_collection, dimension=embedder.dimension,
+                    collection=config.milvus_collection, dimension=dimension,
                     embedding_model=embedder.name)
             if chat_model is None:
                 from agent_core.backends.openai_chat import OpenAIChatModel
@@ -210,6 +212,40 @@ class Engine:
     def loaded_agents(self) -> int:
         """How many agents are held in memory now."""
         return len(self._sessions)
+
+    async def forget_cached(self, conversation: str) -> None:
+        """Drop a conversation's agent from memory so it is read again from disk."""
+        session = self._sessions.get(conversation)
+        if session is None:
+            return
+        async with session.lock:
+            self._sessions.pop(conversation, None)
+
+    async def agents_overview(self) -> list[dict[str, Any]]:
+        """Every active agent with its sizes, for ``membot agents``."""
+        rows = []
+        for rec in await self.state.list_agents():
+            sources = await self.state.attached_sources(rec.id)
+            rows.append({"conversation": rec.conversation, "agent_id": rec.id,
+                         "name": rec.name,
+                         "messages": await self.state.count_messages(rec.id),
+                         "archival": await self.archive.count([rec.id]),
+                         "sources": [s.name for s in sources],
+                         "last_active": rec.last_active.isoformat(timespec="seconds")})
+        return rows
+
+    async def export(self, conversation: ConversationKey | str) -> dict[str, Any]:
+        """The conversation's agent as one portable JSON document."""
+        from agent_core.portability import export_agent
+
+        return await export_agent(self, str(conversation))
+
+    async def import_(self, document: dict[str, Any], conversation: ConversationKey | None = None,
+                      replace: bool = False) -> str:
+        """Restore an exported agent (under its own or another conversation); returns its key."""
+        from agent_core.portability import import_agent
+
+        return (await import_agent(self, document, conversation, replace)).conversation
 
     # -- memory ---------------------------------------------------------------------------
 

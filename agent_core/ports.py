@@ -60,6 +60,7 @@ class ArchivalStore(Protocol):
         """How many passages these owners hold together."""
         ...
 
-    async def delete(self, owner: str, ids: Sequence[int] | None = None) -> int:
-        """Delete an owner's passages (all, or only ``ids``); returns how many."""
+    async def delete(self, owner: str, ids: Sequence[int] | None = None,
+                     doc: str | None = None) -> int:
+        """Delete an owner's passages (all, only ``ids``, or only file ``doc``'s); how many."""
         ...

@@ -227,6 +227,42 @@ class SqliteState:
             "embedding_model=?, in_context=?, summary=?, last_active=? WHERE id=?",
             (*values[2:10], values[11], agent.id))
 
+    async def import_agent(self, agent: AgentRecord,
+                           messages: Sequence[tuple[NewMessage, datetime]],
+                           in_context_positions: Sequence[int]) -> None:
+        """Create an agent with its history (original times) in one transaction.
+
+        ``in_context_positions`` index into ``messages``: those become the window.
+        """
+        async with self._transaction() as db:
+            agent.in_context = []
+            await db.execute(
+                f"INSERT INTO agents ({_AGENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                self._agent_values(agent))
+            ids: list[int] = []
+            for m, created in messages:
+                calls = json.dumps([{"id": c.id, "name": c.name, "arguments": c.arguments}
+                                    for c in m.tool_calls]) if m.tool_calls else None
+                cur = await db.execute(
+                    "INSERT INTO messages (agent_id, role, content, tool_calls, tool_call_id, "
+                    "name, search_text, platform_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (agent.id, m.role, m.content, calls, m.tool_call_id, m.name, m.search_text,
+                     m.platform_id, to_ms(created)))
+                assert cur.lastrowid is not None
+                ids.append(cur.lastrowid)
+            agent.in_context = [ids[i] for i in in_context_positions]
+            await self._update_agent(db, agent)
+
+    async def all_agents(self) -> list[AgentRecord]:
+        """Every agent, active or reset (archive migration)."""
+        rows = await self._fetchall(f"SELECT {_AGENT_COLUMNS} FROM agents")
+        return [_agent_from_row(r) for r in rows]
+
+    async def all_sources(self) -> list[SourceInfo]:
+        """Every source of every workspace (archive migration)."""
+        rows = await self._fetchall(f"SELECT {_SOURCE_COLUMNS} FROM sources")
+        return [_source_from_row(r) for r in rows]
+
     # -- messages -------------------------------------------------------------------------
 
     async def commit_step(
