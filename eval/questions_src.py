@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Hand-written evaluation questions: (document, paraphrased question, verbatim anchor)."""
 
 Q = [
