@@ -35,12 +35,18 @@ def record(owner: str, text: str, vector: Any, **extra: Any) -> PassageRecord:
     return PassageRecord(text, vector, owner, "ws1", extra.pop("created_at", WHEN), **extra)
 
 
-@pytest.fixture(params=["partitions", "partition_key"])
+@pytest.fixture(params=["partitions", "partitions-uncached", "partition_key"])
 async def archive(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MilvusArchive]:
-    """A fresh archive in each layout (partition key is the server layout; Lite accepts it)."""
-    layout: Layout = request.param
+    """A fresh archive per layout: Lite's partitions (with and without the vector cache)
+    and the server's partition key (Lite accepts it too)."""
+    layout: Layout = "partition_key" if request.param == "partition_key" else "partitions"
+    cache_rows = 0 if request.param == "partitions-uncached" else 10_000
     async with await MilvusArchive.open(
-        str(tmp_path / "archive.db"), dimension=DIM, embedding_model=MODEL, layout=layout
+        str(tmp_path / "archive.db"),
+        dimension=DIM,
+        embedding_model=MODEL,
+        layout=layout,
+        cache_rows=cache_rows,
     ) as opened:
         yield opened
 
@@ -199,8 +205,11 @@ async def test_reopen_after_close_searches_and_counts(tmp_path: Path) -> None:
         await insert_random(archive, AGENT_A, 5, seed=30)  # left unflushed
     async with await open_lite(path) as archive:
         assert await archive.count([AGENT_A]) == 35
-        (hit,) = await archive.search("", unit(31), [AGENT_A], 1)
-        assert hit.text == f"{AGENT_A} #1" and hit.chunk == 1
+        cold = await archive.search("", unit(31), [AGENT_A], 3)  # Milvus scans; cache loads
+        assert cold[0].text == f"{AGENT_A} #1" and cold[0].chunk == 1
+        await archive.warm([AGENT_A, AGENT_B])
+        warm = await archive.search("", unit(31), [AGENT_A], 3)  # from the cache
+        assert [p.id for p in warm] == [p.id for p in cold]
         await insert_random(archive, AGENT_B, 2, seed=500)
         assert await archive.count([AGENT_B]) == 2
 
@@ -259,3 +268,39 @@ async def test_data_dir_used_by_another_process(tmp_path: Path) -> None:
         await asyncio.wait_for(child.communicate(b""), 30)
     async with await open_lite(path) as archive:  # free again once the other one exits
         assert await archive.count([AGENT_A]) == 0
+
+
+async def test_cached_search_follows_every_write(tmp_path: Path) -> None:
+    async with await MilvusArchive.open(
+        str(tmp_path / "a.db"), dimension=DIM, embedding_model=MODEL, cache_rows=30
+    ) as archive:
+        ids = await insert_random(archive, AGENT_A, 10, doc="one.txt")
+        assert len(await archive.search("", unit(0), [AGENT_A], 50)) == 10  # loads the cache
+        new = await insert_random(archive, AGENT_A, 3, seed=1000, doc="two.txt")
+        (hit,) = await archive.search("", unit(1001), [AGENT_A], 1)
+        assert hit.id == new[1] and hit.score == pytest.approx(1.0, abs=1e-5)
+        await archive.delete(AGENT_A, ids=[ids[4]])
+        assert ids[4] not in {p.id for p in await archive.search("", unit(4), [AGENT_A], 50)}
+        await archive.delete(AGENT_A, doc="two.txt")
+        assert {p.doc for p in await archive.search("", unit(1001), [AGENT_A], 50)} == {"one.txt"}
+        await insert_random(archive, AGENT_B, 40, seed=2000)  # more rows than the cache holds
+        both = await archive.search("", unit(2001), [AGENT_A, AGENT_B], 50)
+        assert both[0].text == f"{AGENT_B} #1" and len(both) == 49
+        await archive.delete(AGENT_A)
+        assert await archive.search("", unit(0), [AGENT_A], 5) == []
+
+
+async def test_cached_and_milvus_search_agree(tmp_path: Path) -> None:
+    path = str(tmp_path / "a.db")
+    async with await MilvusArchive.open(path, dimension=DIM, embedding_model=MODEL) as archive:
+        await insert_random(archive, AGENT_A, 60)
+        await insert_random(archive, SOURCE, 60, seed=100)
+        query = unit(7) + unit(107)
+        cached = await archive.search("", query, [AGENT_A, SOURCE], 10, offset=3)
+    async with await MilvusArchive.open(
+        path, dimension=DIM, embedding_model=MODEL, cache_rows=0
+    ) as archive:
+        scanned = await archive.search("", query, [AGENT_A, SOURCE], 10, offset=3)
+    assert [p.id for p in cached] == [p.id for p in scanned]
+    for a, b in zip(cached, scanned, strict=True):
+        assert a.score == pytest.approx(b.score, abs=1e-5)
