@@ -61,6 +61,7 @@ class Engine:
         self._sessions: dict[str, AgentSession] = {}
         self._load_lock = asyncio.Lock()
         self._in_flight = 0
+        self._turns: set[asyncio.Task[TurnResult]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
@@ -123,11 +124,31 @@ class Engine:
 
     async def handle(self, message: IncomingMessage,
                      on_reply: ReplyCallback | None = None) -> TurnResult:
-        """Run one user message through its conversation's agent (see docs/architecture.md)."""
+        """Run one user message through its conversation's agent (see docs/architecture.md).
+
+        A turn, once started, is shielded: if the caller is cancelled (a platform
+        shutting down), the turn still finishes and is persisted; ``aclose`` waits for it.
+        """
         if self._closing:
             raise MembotError("membot is shutting down; try again in a moment.")
         self._in_flight += 1
         self._idle.clear()
+        turn = asyncio.create_task(self._guarded(message, on_reply),
+                                   name=f"membot-turn-{message.conversation}")
+        self._turns.add(turn)
+        turn.add_done_callback(self._turn_done)
+        return await asyncio.shield(turn)
+
+    def _turn_done(self, turn: asyncio.Task[TurnResult]) -> None:
+        self._turns.discard(turn)
+        self._in_flight -= 1
+        if self._in_flight == 0:
+            self._idle.set()
+        if not turn.cancelled() and turn.exception() is not None:
+            _log.debug("turn ended with %r", turn.exception())
+
+    async def _guarded(self, message: IncomingMessage,
+                       on_reply: ReplyCallback | None) -> TurnResult:
         start = time.perf_counter()
         outcome = "error"
         try:
@@ -143,9 +164,6 @@ class Engine:
         finally:
             self.metrics.turns.inc(outcome=outcome)
             self.metrics.turn_seconds.observe(time.perf_counter() - start)
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
 
     async def _turn(self, session: AgentSession, message: IncomingMessage,
                     on_reply: ReplyCallback | None) -> TurnResult:

@@ -34,9 +34,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _register_extensions(sub: Any) -> None:
-    from bot import cli_sources
+    from bot import cli_ops, cli_sources
 
     cli_sources.register(sub)
+    cli_ops.register(sub)
 
 
 async def _run_chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -103,10 +103,28 @@ KEYS: tuple[Key, ...] = (
     Key("max_file_mb", "MEMBOT_MAX_FILE_MB", _positive_int, 25, help="upload size limit"),
     Key("chunk_tokens", "MEMBOT_CHUNK_TOKENS", _positive_int, 300,
         help="passage size for documents"),
+    Key("discord_token", "DISCORD_TOKEN", _str, secret=True, help="Discord bot token"),
+    Key("slack_bot_token", "SLACK_BOT_TOKEN", _str, secret=True, help="Slack bot token (xoxb-)"),
+    Key("slack_app_token", "SLACK_APP_TOKEN", _str, secret=True,
+        help="Slack app-level token (xapp-): Socket Mode"),
+    Key("slack_signing_secret", "SLACK_SIGNING_SECRET", _str, secret=True,
+        help="Slack signing secret: HTTP mode"),
+    Key("http_host", "MEMBOT_HTTP_HOST", _str, "127.0.0.1",
+        help="interface of the /healthz and /metrics server"),
+    Key("http_port", "MEMBOT_HTTP_PORT", int, 9464,
+        help="port of the /healthz and /metrics server (0: off)"),
     Key("log_level", "MEMBOT_LOG_LEVEL", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     Key("log_json", "MEMBOT_LOG_JSON", _bool, False, help="structured JSON log lines"),
 )
 
+def _platform_keys() -> tuple[Key, ...]:
+    from bot.platform_settings import platform_fields
+
+    return tuple(Key(name, env, parse, default) for name, env, parse, default in
+                 platform_fields())
+
+
+KEYS = KEYS + _platform_keys()
 _BY_NAME = {k.name: k for k in KEYS}
 
 
@@ -165,6 +183,22 @@ class Settings:
             persona=_text_or_file(v["persona"]), human=_text_or_file(v["human"]),
             max_file_bytes=v["max_file_mb"] * 1024 * 1024, chunk_tokens=v["chunk_tokens"])
 
+    def discord(self) -> Any:
+        """The Discord adapter's settings."""
+        from adapters.discord_bot.settings import DiscordSettings
+        from bot.platform_settings import build
+
+        return build(DiscordSettings, "discord", dict(self.values),
+                     self.values["max_file_mb"] * 1024 * 1024)
+
+    def slack(self) -> Any:
+        """The Slack adapter's settings."""
+        from adapters.slack_bot.settings import SlackSettings
+        from bot.platform_settings import build
+
+        return build(SlackSettings, "slack", dict(self.values),
+                     self.values["max_file_mb"] * 1024 * 1024)
+
     def require_llm(self) -> None:
         """Fail with one readable line when no model endpoint is configured."""
         if not self.values["openai_api_key"] and not self.values["openai_base_url"]:
@@ -202,7 +236,7 @@ def _raw_value(key: Key, env: Mapping[str, str],
                file_values: Mapping[str, Any]) -> tuple[Any, str]:
     if env.get(key.env, "") != "":
         return env[key.env], f"env {key.env}"
-    if key.name in file_values:
+    if file_values.get(key.name, "") != "":
         return file_values[key.name], "file"
     return None, "default"
 

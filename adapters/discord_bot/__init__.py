@@ -1,18 +1,27 @@
-"""The Discord adapter: a persistent agent per user, slash commands, uploads as sources."""
+"""The Discord adapter: a persistent agent per user, slash commands, uploads as sources.
+
+Names are imported on first use so that reading the settings does not load discord.py.
+"""
 
 from __future__ import annotations
 
-from adapters.discord_bot.client import MembotClient, default_intents
-from adapters.discord_bot.runner import run_discord, sync_discord_commands
-from adapters.discord_bot.settings import AutoIngest, CommandSync, DiscordSettings, ScopePolicy
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "AutoIngest",
-    "CommandSync",
-    "DiscordSettings",
-    "MembotClient",
-    "ScopePolicy",
-    "default_intents",
-    "run_discord",
-    "sync_discord_commands",
-]
+_EXPORTS = {
+    "MembotClient": "adapters.discord_bot.client",
+    "default_intents": "adapters.discord_bot.client",
+    "run_discord": "adapters.discord_bot.runner",
+    "sync_discord_commands": "adapters.discord_bot.runner",
+    "AutoIngest": "adapters.discord_bot.settings",
+    "CommandSync": "adapters.discord_bot.settings",
+    "DiscordSettings": "adapters.discord_bot.settings",
+    "ScopePolicy": "adapters.discord_bot.settings",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(name)
