@@ -22,7 +22,7 @@ from typing import Literal
 
 from agent_core.domain import UploadedFile
 from agent_core.errors import IngestError
-from agent_core.ingest.pdf import PdfPages
+from agent_core.backends.pdf_reader import PdfPages
 
 _log = logging.getLogger(__name__)
 
