@@ -429,6 +429,12 @@ class SqliteState:
             (source_id,))
         return [(r["name"], r["sha256"]) for r in rows]
 
+    async def source_file_names(self, source_id: str) -> list[str]:
+        """Names of a source's files (loaded or pending)."""
+        rows = await self._fetchall("SELECT name FROM source_files WHERE source_id = ?",
+                                    (source_id,))
+        return [str(r["name"]) for r in rows]
+
     async def drop_source_file(self, source_id: str, sha256: str) -> None:
         """Forget a (pending) file record."""
         async with self._transaction() as db:

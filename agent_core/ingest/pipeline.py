@@ -59,6 +59,8 @@ class SourceCatalog(Protocol):
                                  passages: int) -> None: ...
     async def pending_source_files(self, source_id: str) -> list[tuple[str, str]]: ...
     async def drop_source_file(self, source_id: str, sha256: str) -> None: ...
+    async def source_file_names(self, source_id: str) -> list[str]: ...
+    async def delete_source(self, source_id: str) -> None: ...
 
 
 class DocumentArchive(Protocol):
@@ -116,6 +118,8 @@ class IngestPipeline:
         skipped = await self._run(source, todo, tally, progress)
         if tally.loaded:
             await self._flush()
+        elif source.files == 0 and not tally.unchanged:
+            await self.state.delete_source(source.id)  # nothing could be read: no empty source
         await _notify(progress, LoadProgress("done", "", len(files), len(files),
                                              tally.pages, tally.passages))
         return LoadReport(source.name, tally.loaded, tally.unchanged, tally.pages,
@@ -164,8 +168,9 @@ class IngestPipeline:
                    tally: _Tally, progress: ProgressCallback | None) -> list[SkippedFile]:
         chunks: asyncio.Queue[Parsed | None] = asyncio.Queue(maxsize=4)
         records: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
+        taken = set(await self.state.source_file_names(source.id))
         producer = Producer(todo, self.chunker, self.config.max_file_bytes,
-                            self.config.embedding_batch_size)
+                            self.config.embedding_batch_size, taken)
         inserter = Inserter(self.state, self.archive, source)
         tasks = [
             asyncio.create_task(producer.run(chunks), name=f"ingest-parse-{source.id}"),

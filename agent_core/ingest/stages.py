@@ -52,8 +52,9 @@ class Producer:
     """Parses files off the event loop, page by page, into batches of chunks."""
 
     def __init__(self, files: Sequence[tuple[UploadedFile, str]], chunker: Chunker,
-                 max_bytes: int, batch_size: int) -> None:
+                 max_bytes: int, batch_size: int, taken: set[str] | None = None) -> None:
         self.files = files
+        self.taken = taken or set()  # file names the source already holds
         self.chunker = chunker
         self.max_bytes = max_bytes
         self.batch_size = max(1, batch_size)
@@ -61,7 +62,7 @@ class Producer:
 
     async def run(self, out: asyncio.Queue[Parsed | None]) -> None:
         """Put every file's markers and chunk batches on ``out``, then ``None``."""
-        used: set[str] = set()
+        used: set[str] = set(self.taken)
         for file, sha in self.files:
             name = _unique_name(file.name, used)
             await out.put(FileStart(name, sha))
