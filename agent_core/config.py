@@ -35,11 +35,16 @@ class EngineConfig:
     embedding_batch_size: int = 64
     persona: str | None = None  # None: the shipped default persona
     human: str | None = None
+    workspace_personas: tuple[tuple[str, str], ...] = ()  # (workspace id, persona) pairs
     core_block_limit: int = 2000
     chunk_tokens: int = 300
     chunk_overlap: int = 40
     max_file_bytes: int = 25 * 1024 * 1024
     idle_seconds: float = 900.0  # agents unused this long are dropped from memory
+
+    def persona_for(self, workspace: str) -> str | None:
+        """The persona new agents of a workspace start with."""
+        return dict(self.workspace_personas).get(workspace, self.persona)
 
     @property
     def state_path(self) -> Path:

@@ -192,8 +192,8 @@ class Engine:
         if session is None:
             async with self._load_lock:
                 session = self._sessions.get(key) or await self._load(conversation)
-                self._sessions[key] = session
                 self._sweep()
+                self._sessions[key] = session
         session.last_used = time.monotonic()
         return session
 
@@ -212,7 +212,8 @@ class Engine:
 
     def _new_agent(self, conversation: ConversationKey) -> AgentRecord:
         cfg = self.config
-        blocks = [MemoryBlock("persona", prompts.persona_text(cfg.persona), cfg.core_block_limit),
+        persona = prompts.persona_text(cfg.persona_for(conversation.workspace))
+        blocks = [MemoryBlock("persona", persona, cfg.core_block_limit),
                   MemoryBlock("human", cfg.human or prompts.DEFAULT_HUMAN, cfg.core_block_limit)]
         return AgentRecord(id=new_id("a"), conversation=str(conversation), name="membot",
                            system_prompt=prompts.SYSTEM_PROMPT.format(name="membot"),

@@ -60,6 +60,16 @@ def _csv(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _csv(text):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"'{item}' is not WORKSPACE_ID=persona")
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
 def _str(text: str) -> str:
     return text
 
@@ -99,6 +109,9 @@ KEYS: tuple[Key, ...] = (
         help="embeddings API key (default: OPENAI_API_KEY)"),
     Key("persona", "MEMBOT_PERSONA", _str, None,
         help="shipped persona name (assistant, doc_qa, companion) or a path to a text file"),
+    Key("workspace_personas", "MEMBOT_WORKSPACE_PERSONAS", _pairs, None,
+        help="per server/workspace personas: 'WORKSPACE_ID=persona,...' (persona: a shipped "
+             "name or a file path)"),
     Key("human", "MEMBOT_HUMAN", _str, None, help="initial 'human' block text or file path"),
     Key("max_file_mb", "MEMBOT_MAX_FILE_MB", _positive_int, 25, help="upload size limit"),
     Key("chunk_tokens", "MEMBOT_CHUNK_TOKENS", _positive_int, 300,
@@ -137,7 +150,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and name not in _BY_NAME:
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -181,6 +194,8 @@ class Settings:
             embedding_base_url=v["embedding_base_url"] or v["openai_base_url"],
             embedding_api_key=v["embedding_api_key"] or v["openai_api_key"],
             persona=_text_or_file(v["persona"]), human=_text_or_file(v["human"]),
+            workspace_personas=tuple((w, _text_or_file(p) or p)
+                                     for w, p in v["workspace_personas"] or ()),
             max_file_bytes=v["max_file_mb"] * 1024 * 1024, chunk_tokens=v["chunk_tokens"])
 
     def discord(self) -> Any:
@@ -254,6 +269,8 @@ def _toml_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
     return str(value)
 
 

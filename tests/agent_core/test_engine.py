@@ -203,3 +203,16 @@ async def test_reset_and_forget(make_engine: MakeEngine) -> None:
     await engine.forget(ALICE)
     assert await engine.state.get_agent(first_id) is None
     assert await engine.archive.count([first_id]) == 0
+
+
+async def test_workspace_persona_and_idle_agents_leave_memory(make_engine: MakeEngine) -> None:
+    model = ScriptedChatModel(lambda m: send_message("ok"))
+    engine = await make_engine(chat_model=model, workspace_personas=(("w1", "doc_qa"),),
+                               idle_seconds=0.0)
+    await engine.handle(msg("hi"))
+    assert "document research assistant" in (model.calls[0].messages[0].content or "")
+    assert engine.loaded_agents == 1
+    await engine.handle(msg("hi", BOB))  # loading Bob sweeps idle Alice out of memory
+    assert engine.loaded_agents == 1
+    view = await engine.memory(ALICE)  # and she is read back from disk intact
+    assert view.messages == 3

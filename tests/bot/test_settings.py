@@ -73,3 +73,17 @@ def test_engine_config_defaults(tmp_path: Path) -> None:
     assert cfg.archive_uri == str(tmp_path / "archive.db")
     assert cfg.embedding_model == "all-MiniLM-L6-v2"
     assert cfg.embedding_base_url == "http://127.0.0.1:8000/v1"
+
+
+def test_personas_per_workspace_from_file_or_env(tmp_path: Path) -> None:
+    custom = tmp_path / "pirate.txt"
+    custom.write_text("I talk like a pirate.")
+    path = write(tmp_path, f'[workspace_personas]\nG1 = "doc_qa"\nT2 = "{custom}"\n')
+    cfg = load_settings({}, path).engine_config()
+    assert cfg.persona_for("G1") == "doc_qa"
+    assert cfg.persona_for("T2") == "I talk like a pirate."
+    assert cfg.persona_for("other") is None  # the default persona
+    env = load_settings({"MEMBOT_WORKSPACE_PERSONAS": "G9=companion"}).engine_config()
+    assert env.persona_for("G9") == "companion"
+    with pytest.raises(ConfigError, match="workspace_personas"):
+        load_settings({"MEMBOT_WORKSPACE_PERSONAS": "nonsense"})
