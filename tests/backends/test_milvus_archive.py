@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from agent_core.backends.milvus_archive import Layout, MilvusArchive
+from agent_core.backends.vector_cache import VectorCache, unit_rows
 from agent_core.domain import PassageRecord
 from agent_core.errors import EmbeddingMismatchError, StorageError
 from agent_core.ports import ArchivalStore, Embedder
@@ -304,3 +305,38 @@ async def test_cached_and_milvus_search_agree(tmp_path: Path) -> None:
     assert [p.id for p in cached] == [p.id for p in scanned]
     for a, b in zip(cached, scanned, strict=True):
         assert a.score == pytest.approx(b.score, abs=1e-5)
+
+
+def ids_and_rows(start: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(start, start + n, dtype=np.int64), unit_rows(
+        [unit(start + i) for i in range(n)]
+    )
+
+
+def test_vector_cache_discards_a_load_that_raced_a_write() -> None:
+    cache = VectorCache(max_rows=100)
+    version = cache.version("p")  # a search starts loading "p"...
+    cache.append("p", *ids_and_rows(50, 2))  # ...while an insert lands
+    cache.put("p", version, *ids_and_rows(0, 10))  # the load's snapshot may miss it
+    assert cache.get("p") is None
+    cache.put("p", cache.version("p"), *ids_and_rows(0, 12))
+    entry = cache.get("p")
+    assert entry is not None and len(entry[0]) == 12
+    cache.append("p", *ids_and_rows(12, 3))
+    entry = cache.get("p")
+    assert entry is not None and entry[0].tolist() == list(range(15))
+    version = cache.version("p")
+    cache.invalidate("p")
+    cache.put("p", version, *ids_and_rows(0, 15))
+    assert cache.get("p") is None
+
+
+def test_vector_cache_evicts_least_recently_used_beyond_its_budget() -> None:
+    cache = VectorCache(max_rows=25)
+    for name in ("a", "b"):
+        cache.put(name, 0, *ids_and_rows(0, 10))
+    assert cache.get("a") is not None  # "a" is now more recent than "b"
+    cache.put("c", 0, *ids_and_rows(0, 10))
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    cache.put("huge", 0, *ids_and_rows(0, 26))  # larger than the whole budget: not kept
+    assert cache.get("huge") is None
