@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shlex
 from collections.abc import Sequence
@@ -138,17 +139,17 @@ async def _load(engine: Engine, conv: ConversationKey, args: list[str]) -> Comma
         args = args[:i] + args[i + 2:]
     if not args:
         return CommandOutcome("Usage: /load PATH [--name NAME]", ok=False)
-    files = _read_paths([Path(a).expanduser() for a in args])
+    files = await asyncio.to_thread(_read_paths, args)
     if not files:
         return CommandOutcome(f"No files found at {' '.join(args)}.", ok=False)
-    source = name or Path(args[0]).expanduser().stem
+    source = name or Path(args[0]).stem
     report = await engine.load_source(conv.workspace, source, files)
     return CommandOutcome(report.summary())
 
 
-def _read_paths(paths: Sequence[Path]) -> list[UploadedFile]:
+def _read_paths(args: Sequence[str]) -> list[UploadedFile]:
     found: list[UploadedFile] = []
-    for path in paths:
+    for path in (Path(a).expanduser() for a in args):
         if path.is_dir():
             found += [UploadedFile(p.name, p.read_bytes()) for p in sorted(path.rglob("*"))
                       if p.is_file() and not p.name.startswith(".")]

@@ -64,7 +64,8 @@ def _page_header(kind: str, total: int, page: int, shown: int) -> str:
     if total == 0:
         return f"No {kind} found."
     if shown == 0:
-        return f"Page {page} is past the end: {total} {kind} in {pages} page(s), pages 0-{pages - 1}."
+        return (f"Page {page} is past the end: {total} {kind} in {pages} page(s), "
+                f"pages 0-{pages - 1}.")
     first = page * PAGE_SIZE + 1
     return (f"Showing {kind} {first}-{first + shown - 1} of {total} "
             f"(page {page} of pages 0-{pages - 1}):")
@@ -163,8 +164,10 @@ async def conversation_search_date(ctx: ToolContext, start_date: str, end_date: 
     """Search prior conversation history (recall memory) between two dates, oldest first.
 
     Args:
-        start_date: Start of the range: YYYY-MM-DD, an ISO datetime, 'today', 'yesterday' or 'N days ago'.
-        end_date: End of the range, included whole when a date: YYYY-MM-DD, an ISO datetime, 'today' or 'now'.
+        start_date: Start of the range: YYYY-MM-DD, an ISO datetime, 'today',
+            'yesterday' or 'N days ago'.
+        end_date: End of the range, included whole when a date: YYYY-MM-DD, an ISO
+            datetime, 'today' or 'now'.
         page: Which page of results to return (0 is the first).
     """
     page = _check_page(page)
@@ -176,7 +179,7 @@ async def conversation_search_date(ctx: ToolContext, start_date: str, end_date: 
 
 
 async def archival_memory_insert(ctx: ToolContext, content: str) -> str:
-    """Add to archival memory. Make sure to phrase the memory contents such that it can be easily queried later.
+    """Add to archival memory. Phrase the memory so that it can be easily queried later.
 
     Args:
         content: Content to write to the memory. All unicode (including emojis) are supported.

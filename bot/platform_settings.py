@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from adapters.discord_bot.settings import DiscordSettings
-from agent_core.errors import ConfigError
 from adapters.slack_bot.settings import SlackSettings
+from agent_core.errors import ConfigError
 
 _ENV_NAMES = {
     "discord.admin_role_ids": "MEMBOT_DISCORD_ADMIN_ROLES",

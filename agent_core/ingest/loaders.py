@@ -20,9 +20,9 @@ from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import Literal
 
+from agent_core.backends.pdf_reader import PdfPages
 from agent_core.domain import UploadedFile
 from agent_core.errors import IngestError
-from agent_core.backends.pdf_reader import PdfPages
 
 _log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ async def test_piped_chat_remembers_across_processes(tmp_path: Path) -> None:
 
 async def test_missing_model_configuration_is_one_line(tmp_path: Path) -> None:
     env = {"MEMBOT_DATA_DIR": str(tmp_path), "OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""}
-    code, out, err = await membot("chat", env=env)
+    code, _out, err = await membot("chat", env=env)
     assert code == 2
     assert err.strip().count("\n") == 0
     assert "OPENAI_API_KEY" in err
