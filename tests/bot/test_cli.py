@@ -61,3 +61,22 @@ async def test_config_masks_secrets(tmp_path: Path) -> None:
     assert code == 0
     assert "abcdefghijklmnop" not in out and "****9876" in out
     assert "env MEMBOT_MODEL" in out
+
+
+async def test_console_source_commands(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "faq.md").write_text("# FAQ\n\nThe office opens at 8 am on weekdays.\n")
+    async with FakeOpenAIServer(responder) as server:
+        env = {"MEMBOT_DATA_DIR": str(tmp_path / "data"), "OPENAI_BASE_URL": server.base_url,
+               "OPENAI_API_KEY": "test-key"}
+        script = (f"/load {tmp_path / 'docs'} --name faq\n/sources\n/attach faq\n/memory\n"
+                  "/detach faq\n/attach nope\n/bogus\n")
+        code, out, err = await membot("chat", env=env, stdin=script)
+    assert code == 0, err
+    assert "Loaded 1 passage from 1 file (1 page) into 'faq'" in out
+    assert "**faq**: 1 file, 1 passages" in out
+    assert "Source 'faq' attached" in out
+    assert "**Attached sources:** faq" in out
+    assert "Source 'faq' detached" in out
+    assert "no source named 'nope'" in out
+    assert "Unknown command /bogus" in out
