@@ -327,7 +327,9 @@ class SqliteState:
         fts = _fts_query(query)
         if not fts:
             return [], 0
-        where = "messages_fts MATCH ? AND m.agent_id = ?"
+        # "+" keeps SQLite from driving the join by the agent's index, which runs the
+        # full-text query once per message of the agent (2 s at 10k messages, not 3 ms).
+        where = "messages_fts MATCH ? AND +m.agent_id = ?"
         base = f"FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid WHERE {where}"
         try:
             total = await self._fetchone(f"SELECT COUNT(*) AS n {base}", (fts, agent_id))
