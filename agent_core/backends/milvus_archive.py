@@ -407,12 +407,18 @@ class MilvusArchive:
         if scope.partitions is not None and not condition:
             # Lite answers an unfiltered count(*) for the whole collection; its partition
             # statistics are exact (tombstones applied) and read only primary keys.
-            stats = self._client.get_partition_stats
-            return sum(int(stats(self._collection, p)["row_count"]) for p in scope.partitions)
+            return sum(self._partition_rows(p) for p in scope.partitions)
         extra = self._scoped(scope)
         extra["filter"] = " and ".join(f for f in (extra["filter"], condition) if f)
         rows = self._client.query(self._collection, output_fields=["count(*)"], **extra)
         return int(rows[0]["count(*)"]) if rows else 0
+
+    def _partition_rows(self, partition: str) -> int:
+        """Rows of a Lite partition: from the cache (exact: write-through) or Milvus."""
+        entry = self._cache.get(partition) if self._cache is not None else None
+        if entry is not None:
+            return len(entry[0])
+        return int(self._client.get_partition_stats(self._collection, partition)["row_count"])
 
     async def delete(
         self, owner: str, ids: Sequence[int] | None = None, doc: str | None = None
