@@ -221,8 +221,9 @@ def _coerce_check(tool: str, key: str, prop: dict[str, Any], value: Any,
     if kind == "integer" and isinstance(value, str) and value.strip().lstrip("-").isdigit():
         args[key] = int(value)
         return
-    expected = {"string": str, "integer": int, "number": (int, float), "boolean": bool,
-                "array": list}.get(kind or "")
+    types_by_kind: dict[str, type | tuple[type, ...]] = {
+        "string": str, "integer": int, "number": (int, float), "boolean": bool, "array": list}
+    expected = types_by_kind.get(kind or "")
     if expected and (not isinstance(value, expected) or
                      (kind == "integer" and isinstance(value, bool))):
         raise ToolError(f"Argument '{key}' of {tool} must be of type {kind}, "

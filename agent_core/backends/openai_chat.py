@@ -60,7 +60,7 @@ class OpenAIChatModel:
         self._client: openai.AsyncOpenAI
         if azure_api_version:
             self._client = openai.AsyncAzureOpenAI(
-                api_key=key, azure_endpoint=base_url, api_version=azure_api_version,
+                api_key=key, azure_endpoint=base_url or "", api_version=azure_api_version,
                 timeout=timeout, max_retries=0)
         else:
             self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, timeout=timeout,
@@ -99,7 +99,8 @@ class OpenAIChatModel:
                 return min(float(header), 30.0)
             except ValueError:
                 pass
-        return self.retry_base_delay * (2**attempt) * (0.75 + random.random() / 2)
+        backoff: float = self.retry_base_delay * (2**attempt) * (0.75 + random.random() / 2)
+        return backoff
 
     def _translate(self, exc: Exception) -> LLMError:
         where = self.base_url

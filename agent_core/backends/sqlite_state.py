@@ -154,7 +154,8 @@ class SqliteState:
 
     async def _fetchone(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
         async with self._db.execute(sql, tuple(args)) as cur:
-            return cast(sqlite3.Row | None, await cur.fetchone())
+            row: sqlite3.Row | None = await cur.fetchone()
+            return row
 
     async def _fetchall(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         async with self._db.execute(sql, tuple(args)) as cur:
