@@ -28,6 +28,7 @@ class EngineConfig:
     milvus_uri: str | None = None  # None: Milvus Lite file under data_dir
     milvus_token: str | None = field(default=None, repr=False)
     milvus_collection: str = "passages"
+    archive_cache_rows: int = 250_000  # vectors kept in memory for exact search (Lite)
     embedding_provider: EmbeddingProvider = "local"
     embedding_model: str = DEFAULT_LOCAL_EMBEDDING_MODEL
     embedding_base_url: str | None = None

@@ -62,6 +62,7 @@ class Engine:
         self._load_lock = asyncio.Lock()
         self._in_flight = 0
         self._turns: set[asyncio.Task[TurnResult]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
@@ -87,7 +88,7 @@ class Engine:
                 archive = await MilvusArchive.open(
                     config.archive_uri, token=config.milvus_token,
                     collection=config.milvus_collection, dimension=dimension,
-                    embedding_model=embedder.name)
+                    embedding_model=embedder.name, cache_rows=config.archive_cache_rows)
             if chat_model is None:
                 from agent_core.backends.openai_chat import OpenAIChatModel
 
@@ -114,6 +115,9 @@ class Engine:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
             _log.warning("%d turn(s) still running at shutdown", self._in_flight)
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         for part in (self.model, self.archive, self.embedder):
             closer = getattr(part, "aclose", None)
             if closer is not None:
@@ -203,6 +207,7 @@ class Engine:
             rec = self._new_agent(conversation)
             await self.state.create_agent(rec)
         sources = await self.state.attached_sources(rec.id)
+        self._warm([rec.id, *(s.id for s in sources)])
         return AgentSession(
             record=rec, workspace=conversation.workspace,
             window=await self.state.get_messages(rec.in_context),
@@ -219,6 +224,20 @@ class Engine:
                            system_prompt=prompts.SYSTEM_PROMPT.format(name="membot"),
                            blocks=blocks, model=self.model.model,
                            context_window=cfg.context_window, embedding_model=self.embedder.name)
+
+    def _warm(self, owners: list[str]) -> None:
+        """Let the archive load these owners' vectors in the background, if it can."""
+        warm = getattr(self.archive, "warm", None)
+        if warm is None or self._closing:
+            return
+        task = asyncio.create_task(warm(owners), name=f"membot-warm-{owners[0]}")
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning("%s failed: %s", task.get_name(), task.exception())
 
     def _sweep(self) -> None:
         """Drop agents idle longer than ``idle_seconds`` from memory (not from disk)."""
@@ -346,6 +365,7 @@ class Engine:
 
     async def _refresh_sources(self, s: AgentSession) -> None:
         sources = await self.state.attached_sources(s.record.id)
+        self._warm([x.id for x in sources if x.id not in s.source_ids] or [s.record.id])
         s.source_ids = [x.id for x in sources]
         s.source_names = [x.name for x in sources]
 

@@ -99,6 +99,9 @@ KEYS: tuple[Key, ...] = (
     Key("milvus_uri", "MEMBOT_MILVUS_URI", _str,
         help="Milvus server URI (http://host:19530); empty: Milvus Lite in the data dir"),
     Key("milvus_token", "MEMBOT_MILVUS_TOKEN", _str, secret=True, help="Milvus server token"),
+    Key("archive_cache_rows", "MEMBOT_ARCHIVE_CACHE_ROWS", _positive_int, 250_000,
+        help="passage vectors kept in memory for fast exact search on Milvus Lite "
+             "(1.5 KB each at 384 dimensions)"),
     Key("embedding_provider", "MEMBOT_EMBEDDING_PROVIDER", _choice("local", "openai"), "local",
         help="local (bundled all-MiniLM-L6-v2) or openai (any /embeddings endpoint)"),
     Key("embedding_model", "MEMBOT_EMBEDDING_MODEL", _str, None,
@@ -190,6 +193,7 @@ class Settings:
             llm_concurrency=v["llm_concurrency"], openai_api_key=v["openai_api_key"],
             openai_base_url=v["openai_base_url"], azure_api_version=v["azure_api_version"],
             milvus_uri=v["milvus_uri"] or None, milvus_token=v["milvus_token"],
+            archive_cache_rows=v["archive_cache_rows"],
             embedding_provider=provider, embedding_model=embedding_model,
             embedding_base_url=v["embedding_base_url"] or v["openai_base_url"],
             embedding_api_key=v["embedding_api_key"] or v["openai_api_key"],
