@@ -6,9 +6,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from agent_core.errors import ConfigError
+
 EmbeddingProvider = Literal["local", "openai"]
 
 DEFAULT_LOCAL_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_MAX_FILE_BYTES = 25 * 1024 * 1024
+
+
+def check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise ``ConfigError`` naming ``key`` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", key=key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +49,7 @@ class EngineConfig:
     core_block_limit: int = 2000
     chunk_tokens: int = 300
     chunk_overlap: int = 40
-    max_file_bytes: int = 25 * 1024 * 1024
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     idle_seconds: float = 900.0  # agents unused this long are dropped from memory
 
     def persona_for(self, workspace: str) -> str | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Literal
 
-from agent_core.config import EngineConfig
+from agent_core.config import DEFAULT_MAX_FILE_BYTES, check_choice
 from agent_core.errors import ConfigError
 
 ScopePolicy = Literal["user", "channel", "thread"]
@@ -17,13 +17,6 @@ the message mentions the bot (DMs count as a mention)."""
 
 CommandSync = Literal["auto", "always", "never"]
 """When slash commands are synced at start: if the command set changed, every start, never."""
-
-
-def _default_max_file_bytes() -> int:
-    for f in fields(EngineConfig):
-        if f.name == "max_file_bytes":
-            return int(f.default)  # type: ignore[arg-type]
-    raise AssertionError("EngineConfig has no max_file_bytes")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +53,14 @@ class DiscordSettings:
     dm_enabled: bool = True
     command_sync: CommandSync = "auto"
     sync_guild_ids: frozenset[int] = frozenset()
-    max_file_bytes: int = field(default_factory=_default_max_file_bytes)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     edit_interval: float = 1.0
     ignore_bots: bool = True
 
     def __post_init__(self) -> None:
-        _check_choice("scope", self.scope, ("user", "channel", "thread"))
-        _check_choice("auto_ingest", self.auto_ingest, ("on", "off", "mention"))
-        _check_choice("command_sync", self.command_sync, ("auto", "always", "never"))
+        check_choice("scope", self.scope, ("user", "channel", "thread"))
+        check_choice("auto_ingest", self.auto_ingest, ("on", "off", "mention"))
+        check_choice("command_sync", self.command_sync, ("auto", "always", "never"))
         if self.max_file_bytes <= 0:
             raise ConfigError(
                 f"max_file_bytes must be positive, not {self.max_file_bytes}", key="max_file_bytes"
@@ -78,6 +71,3 @@ class DiscordSettings:
             )
 
 
-def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", key=key)

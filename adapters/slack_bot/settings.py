@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Literal
 
-from agent_core.config import EngineConfig
+from agent_core.config import DEFAULT_MAX_FILE_BYTES, check_choice
 from agent_core.errors import ConfigError
 
 ScopePolicy = Literal["user", "channel", "thread"]
@@ -32,13 +32,6 @@ SLACK_TEXT_LIMIT = 3500
 """Practical length of one Slack message: ``chat.update`` fails near 4k characters."""
 
 _PREFIX = re.compile(r"^[a-z0-9_-]{0,20}$")
-
-
-def _default_max_file_bytes() -> int:
-    for f in fields(EngineConfig):
-        if f.name == "max_file_bytes":
-            return int(f.default)  # type: ignore[arg-type]
-    raise AssertionError("EngineConfig has no max_file_bytes")  # pragma: no cover
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +66,7 @@ class SlackSettings:
     admin_user_ids: frozenset[str] = frozenset()
     dm_enabled: bool = True
     ignore_bots: bool = True
-    max_file_bytes: int = field(default_factory=_default_max_file_bytes)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_message_chars: int = SLACK_TEXT_LIMIT
     edit_interval: float = 1.0
     port: int = 3000
@@ -82,8 +75,8 @@ class SlackSettings:
     api_url: str | None = None
 
     def __post_init__(self) -> None:
-        _check_choice("scope", self.scope, ("user", "channel", "thread"))
-        _check_choice("auto_ingest", self.auto_ingest, ("on", "off", "mention"))
+        check_choice("scope", self.scope, ("user", "channel", "thread"))
+        check_choice("auto_ingest", self.auto_ingest, ("on", "off", "mention"))
         if not _PREFIX.match(self.command_prefix):
             raise ConfigError(
                 f"command_prefix {self.command_prefix!r} is not valid: use at most 20 lowercase "
@@ -120,11 +113,6 @@ class SlackSettings:
         """The Web API base URL, ending with a slash as ``AsyncWebClient`` wants it."""
         url = self.api_url or "https://slack.com/api/"
         return url if url.endswith("/") else url + "/"
-
-
-def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{key} must be one of {', '.join(choices)}, not {value!r}", key=key)
 
 
 def _check_positive(key: str, value: int) -> None:
