@@ -103,7 +103,8 @@ async def run(args: Any) -> dict[str, Any]:
     cases["membot chat, fresh data dir"] = percentiles(fresh)
     cases["membot chat, existing data dir"] = percentiles(again)
     cases["exit after stdin closes"] = percentiles(exits)
-    for name, code in BASELINES.items():
+    baselines = list(BASELINES.items())[:1] if args.quick else BASELINES.items()
+    for name, code in baselines:
         cases[f"baseline: {name}"] = percentiles([await baseline(code)
                                                   for _ in range(max(1, args.runs // 2))])
     print_table(["seconds", "p50", "max", "target"],
