@@ -20,6 +20,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _LiteNoise(logging.Filter):
+    """Drops Milvus Lite's log of an RPC it does not implement (pymilvus probes it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Method not implemented" not in record.getMessage() and not (
+            record.exc_info and "Method not implemented" in str(record.exc_info[1]))
+
+
 def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
     """Send logs to stderr, plain or as JSON lines; quiet the chattiest libraries."""
     handler = logging.StreamHandler(sys.stderr)
@@ -28,6 +36,9 @@ def setup_logging(level: str = "INFO", json_lines: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    handler.addFilter(_LiteNoise())
     for noisy in ("httpx", "httpx2", "openai", "discord.gateway", "sentence_transformers",
-                  "transformers", "pymilvus", "milvus_lite", "urllib3"):
+                  "transformers", "pymilvus", "milvus_lite", "urllib3", "faiss",
+                  "faiss.loader"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("discord.client").setLevel(logging.ERROR)  # voice support warnings

@@ -111,8 +111,10 @@ async def _wait(tasks: dict[str, asyncio.Task[None]], stop: asyncio.Event) -> in
         if task in done:
             exc = task.exception()
             if exc is not None:
-                _log.error("%s stopped: %s", name, exc, exc_info=exc
-                           if not isinstance(exc, ConfigError) else None)
+                network = isinstance(exc, OSError)  # DNS, refused, TLS: no traceback needed
+                _log.error("%s stopped: %s%s", name, exc,
+                           " (check the network and the platform's status)" if network else "",
+                           exc_info=None if network or isinstance(exc, ConfigError) else exc)
                 if isinstance(exc, ConfigError):
                     raise exc
                 code = 1
