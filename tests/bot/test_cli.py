@@ -80,3 +80,18 @@ async def test_console_source_commands(tmp_path: Path) -> None:
     assert "Source 'faq' detached" in out
     assert "no source named 'nope'" in out
     assert "Unknown command /bogus" in out
+
+
+async def test_secrets_never_reach_the_logs_even_at_debug(tmp_path: Path) -> None:
+    secret = "sk-topsecret-0123456789abcdef"
+    async with FakeOpenAIServer(responder, api_key="another-key") as server:  # refuses ours
+        env = {"MEMBOT_DATA_DIR": str(tmp_path), "OPENAI_BASE_URL": server.base_url,
+               "OPENAI_API_KEY": secret, "MEMBOT_LOG_LEVEL": "DEBUG",
+               "SLACK_BOT_TOKEN": "xoxb-secret-slack-token", "MEMBOT_MILVUS_TOKEN": "root:pw1"}
+        code, out, err = await membot("chat", env=env, stdin="hello\n")
+        _, config_out, _ = await membot("config", env=env)
+    assert code == 0
+    assert "refused the API key" in out and "OPENAI_API_KEY" in out
+    for text in (out, err, config_out):
+        assert secret not in text and "topsecret" not in text
+        assert "secret-slack-token" not in text and "root:pw1" not in text
