@@ -38,6 +38,7 @@ class EngineConfig:
     milvus_token: str | None = field(default=None, repr=False)
     milvus_collection: str = "passages"
     archive_cache_rows: int = 250_000  # vectors kept in memory for exact search (Lite)
+    retrieval: Literal["hybrid", "dense"] = "hybrid"  # hybrid: dense + keywords (RRF)
     embedding_provider: EmbeddingProvider = "local"
     embedding_model: str = DEFAULT_LOCAL_EMBEDDING_MODEL
     embedding_base_url: str | None = None

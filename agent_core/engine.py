@@ -85,10 +85,14 @@ class Engine:
 
                 resolve = getattr(embedder, "resolve_dimension", None)
                 dimension = await resolve() if resolve is not None else embedder.dimension
-                archive = await MilvusArchive.open(
+                dense = await MilvusArchive.open(
                     config.archive_uri, token=config.milvus_token,
                     collection=config.milvus_collection, dimension=dimension,
                     embedding_model=embedder.name, cache_rows=config.archive_cache_rows)
+                from agent_core.hybrid import with_retrieval
+
+                archive = await with_retrieval(dense, config.retrieval,
+                                               config.data_dir / "keywords.sqlite3", state)
             if chat_model is None:
                 from agent_core.backends.openai_chat import OpenAIChatModel
 

@@ -102,6 +102,8 @@ KEYS: tuple[Key, ...] = (
     Key("archive_cache_rows", "MEMBOT_ARCHIVE_CACHE_ROWS", _positive_int, 250_000,
         help="passage vectors kept in memory for fast exact search on Milvus Lite "
              "(1.5 KB each at 384 dimensions)"),
+    Key("retrieval", "MEMBOT_RETRIEVAL", _choice("hybrid", "dense"), "hybrid",
+        help="archival search ranking: hybrid (vectors + keywords, fused) or dense (vectors)"),
     Key("embedding_provider", "MEMBOT_EMBEDDING_PROVIDER", _choice("local", "openai"), "local",
         help="local (bundled all-MiniLM-L6-v2) or openai (any /embeddings endpoint)"),
     Key("embedding_model", "MEMBOT_EMBEDDING_MODEL", _str, None,
@@ -193,7 +195,7 @@ class Settings:
             llm_concurrency=v["llm_concurrency"], openai_api_key=v["openai_api_key"],
             openai_base_url=v["openai_base_url"], azure_api_version=v["azure_api_version"],
             milvus_uri=v["milvus_uri"] or None, milvus_token=v["milvus_token"],
-            archive_cache_rows=v["archive_cache_rows"],
+            archive_cache_rows=v["archive_cache_rows"], retrieval=v["retrieval"],
             embedding_provider=provider, embedding_model=embedding_model,
             embedding_base_url=v["embedding_base_url"] or v["openai_base_url"],
             embedding_api_key=v["embedding_api_key"] or v["openai_api_key"],

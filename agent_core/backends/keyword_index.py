@@ -48,6 +48,20 @@ _MAX_WORDS = 64  # longest query kept (words beyond it add little and cost a lot
 _BATCH = 500  # rows per SQL statement, under SQLite's variable limit
 
 
+# English function words: dropped from queries (not from the index), so that a passage
+# matching only "the", "with" and "how" does not compete with real matches.
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before
+being below between both but by can could did do does doing down during each few for
+from further had has have having he her here hers herself him himself his how i if in
+into is it its itself just me more most my myself no nor not now of off on once only or
+other our ours ourselves out over own same she should so some such than that the their
+theirs them themselves then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your yours
+yourself yourselves
+""".split())
+
+
 def owner_tag(owner: str) -> str:
     """The token standing for ``owner`` in the index: digits only, so no stemmer alters it."""
     return str(int.from_bytes(hashlib.sha256(owner.encode("utf-8")).digest()[:8], "big"))
@@ -56,11 +70,13 @@ def owner_tag(owner: str) -> str:
 def fts_query(text: str) -> str:
     """A safe FTS5 expression for ``text``: every word quoted, any word may match.
 
-    Returns an empty string when ``text`` has no word at all.
+    Stop words are left out unless the text has nothing else. Returns an empty string
+    when ``text`` has no word at all.
     """
-    words = "".join(c if c.isalnum() else " " for c in text).split()
-    unique = list(dict.fromkeys(w.lower() for w in words))[:_MAX_WORDS]
-    return " OR ".join(f'"{w}"' for w in unique)
+    words = "".join(c if c.isalnum() else " " for c in text).lower().split()
+    unique = list(dict.fromkeys(words))
+    kept = [w for w in unique if w not in STOP_WORDS] or unique
+    return " OR ".join(f'"{w}"' for w in kept[:_MAX_WORDS])
 
 
 def _owners_match(owners: Sequence[str]) -> str:

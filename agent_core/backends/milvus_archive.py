@@ -396,6 +396,27 @@ class MilvusArchive:
         for partition in scope.partitions or [] if scope else []:
             self._cached(partition)
 
+    async def get(self, ids: Sequence[int], owners: Sequence[str]) -> list[Passage]:
+        """The passages with these ids that belong to ``owners``, in the order of ``ids``.
+
+        Ids that do not exist (or belong to another owner) are left out.
+        """
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return []
+        return await self._run("get", self._get, wanted, owners)
+
+    def _get(self, ids: list[int], owners: Sequence[str]) -> list[Passage]:
+        scope = self._scope(owners)
+        if scope is None:
+            return []
+        extra = self._scoped(scope)
+        extra["filter"] = " and ".join(
+            f for f in (extra["filter"], f"id in [{', '.join(map(str, ids))}]") if f)
+        rows = self._client.query(self._collection, output_fields=OUTPUT_FIELDS, **extra)
+        by_id = {int(r["id"]): to_passage(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
     async def count(self, owners: Sequence[str]) -> int:
         """How many passages these owners hold together (exact; scans only their rows)."""
         return await self._run("count", self._count, owners, "")

@@ -127,6 +127,11 @@ async def test_a_file_that_is_not_a_database_is_a_storage_error(tmp_path: Path) 
         await KeywordIndex.open(path)
 
 
-def test_fts_query_quotes_every_word_once() -> None:
-    assert fts_query('Pump "ZX-4471B" pump; NEAR(') == '"pump" OR "zx" OR "4471b" OR "near"'
+def test_fts_query_quotes_every_word_once_without_stop_words() -> None:
+    assert fts_query('The Pump "ZX-4471B" pump; NEAR(') == '"pump" OR "zx" OR "4471b" OR "near"'
+    assert fts_query("The Who") == '"the" OR "who"'  # nothing else: kept
     assert fts_query(" -- ") == ""
+
+
+async def test_stop_words_alone_do_not_make_a_match(index: KeywordIndex) -> None:
+    assert await index.search("when are the invoices of the month paid", [AGENT], 10) == [3]
