@@ -59,7 +59,7 @@ class Engine:
                                  tools=tools, max_steps=config.max_steps,
                                  llm_slots=asyncio.Semaphore(config.llm_concurrency))
         self._sessions: dict[str, AgentSession] = {}
-        self._load_lock = asyncio.Lock()
+        self._loading: dict[str, asyncio.Lock] = {}  # one per conversation being loaded
         self._in_flight = 0
         self._turns: set[asyncio.Task[TurnResult]] = set()
         self._background: set[asyncio.Task[Any]] = set()
@@ -198,10 +198,15 @@ class Engine:
         key = str(conversation)
         session = self._sessions.get(key)
         if session is None:
-            async with self._load_lock:
-                session = self._sessions.get(key) or await self._load(conversation)
-                self._sweep()
-                self._sessions[key] = session
+            lock = self._loading.setdefault(key, asyncio.Lock())
+            async with lock:
+                session = self._sessions.get(key)
+                if session is None:
+                    session = await self._load(conversation)
+                    self._sweep()
+                    self._sessions[key] = session
+            if not lock.locked():
+                self._loading.pop(key, None)
         session.last_used = time.monotonic()
         return session
 
