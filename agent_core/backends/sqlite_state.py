@@ -88,6 +88,20 @@ def _source_from_row(row: sqlite3.Row) -> SourceInfo:
     )
 
 
+async def _insert_message(db: aiosqlite.Connection, agent_id: str, m: NewMessage,
+                          created: datetime) -> int:
+    """Insert one message (inside the caller's transaction); returns its id."""
+    calls = json.dumps([{"id": c.id, "name": c.name, "arguments": c.arguments}
+                        for c in m.tool_calls]) if m.tool_calls else None
+    cur = await db.execute(
+        "INSERT INTO messages (agent_id, role, content, tool_calls, tool_call_id, name, "
+        "search_text, platform_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        (agent_id, m.role, m.content, calls, m.tool_call_id, m.name, m.search_text,
+         m.platform_id, to_ms(created)))
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
 def _fts_query(text: str) -> str:
     """A safe FTS5 query: every word quoted, any word may match (ranked by bm25)."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
@@ -242,15 +256,7 @@ class SqliteState:
                 self._agent_values(agent))
             ids: list[int] = []
             for m, created in messages:
-                calls = json.dumps([{"id": c.id, "name": c.name, "arguments": c.arguments}
-                                    for c in m.tool_calls]) if m.tool_calls else None
-                cur = await db.execute(
-                    "INSERT INTO messages (agent_id, role, content, tool_calls, tool_call_id, "
-                    "name, search_text, platform_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (agent.id, m.role, m.content, calls, m.tool_call_id, m.name, m.search_text,
-                     m.platform_id, to_ms(created)))
-                assert cur.lastrowid is not None
-                ids.append(cur.lastrowid)
+                ids.append(await _insert_message(db, agent.id, m, created))
             agent.in_context = [ids[i] for i in in_context_positions]
             await self._update_agent(db, agent)
 
@@ -277,15 +283,8 @@ class SqliteState:
         stored: list[StoredMessage] = []
         async with self._transaction() as db:
             for m in messages:
-                calls = json.dumps([{"id": c.id, "name": c.name, "arguments": c.arguments}
-                                    for c in m.tool_calls]) if m.tool_calls else None
-                cur = await db.execute(
-                    "INSERT INTO messages (agent_id, role, content, tool_calls, tool_call_id, "
-                    "name, search_text, platform_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (agent.id, m.role, m.content, calls, m.tool_call_id, m.name, m.search_text,
-                     m.platform_id, to_ms(now)))
-                assert cur.lastrowid is not None
-                stored.append(StoredMessage(cur.lastrowid, agent.id, m.role, m.content, now,
+                message_id = await _insert_message(db, agent.id, m, now)
+                stored.append(StoredMessage(message_id, agent.id, m.role, m.content, now,
                                             m.tool_calls, m.tool_call_id, m.name))
             previous = list(agent.in_context)
             if in_context:
