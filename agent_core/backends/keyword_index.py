@@ -17,14 +17,15 @@ import asyncio
 import hashlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import aiosqlite
 
+from agent_core.backends.sqlite_db import open_database, transaction
 from agent_core.errors import StorageError
 
 __all__ = ["KeywordIndex", "fts_query", "owner_tag"]
@@ -105,22 +106,7 @@ class KeywordIndex:
         Raises:
             StorageError: the file cannot be opened, or was made by a newer membot.
         """
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = await aiosqlite.connect(path)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the keyword index {path}: {exc}") from exc
-        index = cls(db, path)
-        try:
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
-                await db.execute(f"PRAGMA {pragma}")
-            await index._migrate()
-        except BaseException as exc:
-            await db.close()
-            if isinstance(exc, sqlite3.Error):
-                raise StorageError(f"cannot open the keyword index {path}: {exc}") from exc
-            raise
-        return index
+        return cls(await open_database(path, MIGRATIONS, "the keyword index"), path)
 
     async def aclose(self) -> None:
         """Close the connection (every write is already committed)."""
@@ -133,33 +119,8 @@ class KeywordIndex:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.aclose()
 
-    async def _migrate(self) -> None:
-        await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-        rows = await self._fetchall("SELECT version FROM schema_version")
-        current = int(rows[0][0]) if rows else 0
-        if current > SCHEMA_VERSION:
-            raise StorageError(
-                f"the keyword index {self.path} has schema version {current}, newer than "
-                f"this membot ({SCHEMA_VERSION})", hint="Upgrade membot to open it.")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            _log.info("migrating keyword index to schema version %d", version)
-            await self._db.executescript(
-                "BEGIN;" + MIGRATIONS[version - 1] + "DELETE FROM schema_version;"
-                f"INSERT INTO schema_version VALUES ({version}); COMMIT;")
-
-    @asynccontextmanager
-    async def _transaction(self, what: str) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-            except BaseException as exc:
-                await self._db.rollback()
-                if isinstance(exc, sqlite3.Error):
-                    raise StorageError(f"keyword index {what} failed: {exc}") from exc
-                raise
-            else:
-                await self._db.commit()
+    def _transaction(self, what: str) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return transaction(self._db, self._write, f"keyword index {what}")
 
     async def _fetchall(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
         async with self._db.execute(sql, tuple(args)) as cur:

@@ -11,15 +11,16 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
 
-from agent_core.backends.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from agent_core.backends.sqlite_db import open_database, transaction
+from agent_core.backends.sqlite_schema import MIGRATIONS
 from agent_core.domain import MemoryBlock, Role, SourceInfo, StoredMessage, ToolCall
 from agent_core.errors import StorageError
 from agent_core.state import AgentRecord, NewMessage, new_id, utcnow
@@ -119,18 +120,7 @@ class SqliteState:
     @classmethod
     async def open(cls, path: Path) -> SqliteState:
         """Open (creating and migrating if needed) the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            db = await aiosqlite.connect(path)
-            db.row_factory = sqlite3.Row
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                           "busy_timeout=5000"):
-                await db.execute(f"PRAGMA {pragma}")
-            store = cls(db, path)
-            await store._migrate()
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the state database {path}: {exc}") from exc
-        return store
+        return cls(await open_database(path, MIGRATIONS, "the state database"), path)
 
     async def aclose(self) -> None:
         """Close the connection (pending transactions are already committed)."""
@@ -140,31 +130,8 @@ class SqliteState:
         """A trivial query: raises if the database is unusable."""
         await self._fetchone("SELECT 1")
 
-    async def _migrate(self) -> None:
-        await self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-        row = await self._fetchone("SELECT version FROM schema_version")
-        current = row["version"] if row else 0
-        if current > SCHEMA_VERSION:
-            raise StorageError(
-                f"the state database {self.path} has schema version {current}, newer than "
-                f"this membot ({SCHEMA_VERSION})", hint="Upgrade membot to open it.")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            _log.info("migrating state database to schema version %d", version)
-            await self._db.executescript(
-                "BEGIN;" + MIGRATIONS[version - 1] + "DELETE FROM schema_version;"
-                f"INSERT INTO schema_version VALUES ({version}); COMMIT;")
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._write:
-            try:
-                await self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-            except BaseException:
-                await self._db.rollback()
-                raise
-            else:
-                await self._db.commit()
+    def _transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return transaction(self._db, self._write, "a state database write")
 
     async def _fetchone(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Row | None:
         async with self._db.execute(sql, tuple(args)) as cur:
