@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from agent_core import prompts
 from agent_core.context import (
+    EVICT_FRACTION,
     TokenCounter,
     WindowBudget,
     eviction_cut,
@@ -159,13 +160,12 @@ class TurnRunner:
                        "summarizing it.", hint="Raise MEMBOT_CONTEXT_WINDOW or use a model "
                        "with a larger context.")
 
-    async def evict(self, session: AgentSession, fraction: float | None = None) -> bool:
+    async def evict(self, session: AgentSession, fraction: float = EVICT_FRACTION) -> bool:
         """Move the oldest messages out of the window into the recursive summary.
 
         Returns False when nothing can be evicted.
         """
-        cut = eviction_cut(session.window, self.counter, *(() if fraction is None else
-                                                           (fraction,)))
+        cut = eviction_cut(session.window, self.counter, fraction)
         if cut == 0:
             return False
         evicted = session.window[:cut]

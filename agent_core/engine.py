@@ -374,7 +374,9 @@ class Engine:
 
     async def _refresh_sources(self, s: AgentSession) -> None:
         sources = await self.state.attached_sources(s.record.id)
-        self._warm([x.id for x in sources if x.id not in s.source_ids] or [s.record.id])
+        added = [x.id for x in sources if x.id not in s.source_ids]
+        if added:
+            self._warm(added)
         s.source_ids = [x.id for x in sources]
         s.source_names = [x.name for x in sources]
 

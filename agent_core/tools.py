@@ -138,12 +138,14 @@ class ToolRegistry:
 
     def __init__(self, on_call: Callable[[str, bool], None] | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        self._schemas: list[dict[str, Any]] | None = None  # built once, sent every call
         self.on_call = on_call  # observer: (tool name, ok) after every call
 
     def register(self, func: ToolFunc, *, heartbeat: bool = True) -> Tool:
         """Add a tool (replacing one of the same name)."""
         tool = tool_from_function(func, heartbeat=heartbeat)
         self._tools[tool.name] = tool
+        self._schemas = None
         return tool
 
     def names(self) -> list[str]:
@@ -152,7 +154,9 @@ class ToolRegistry:
 
     def schemas(self) -> list[dict[str, Any]]:
         """Every tool in the OpenAI ``tools`` format."""
-        return [t.schema() for t in self._tools.values()]
+        if self._schemas is None:
+            self._schemas = [t.schema() for t in self._tools.values()]
+        return self._schemas
 
     async def call(self, ctx: Any, name: str, raw_arguments: str, now: datetime) -> ToolOutcome:
         """Run one tool call; every problem becomes a failed result the model can act on."""

@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
     migrate.set_defaults(handler=run_migrate)
     discord = sub.add_parser("discord", help="Discord tools")
     discord.add_argument("action", choices=("sync",), help="sync: push the slash commands now")
-    discord.set_defaults(handler=run_discord_tool)
+    discord.set_defaults(settings_handler=run_discord_tool)
     slack = sub.add_parser("slack", help="Slack tools")
     slack.add_argument("action", choices=("manifest",), help="print the app manifest")
     slack.add_argument("--request-url", help="HTTP mode: public URL of /slack/events")
@@ -162,15 +162,13 @@ async def run_migrate(args: argparse.Namespace, engine: Engine) -> int:
     return 0
 
 
-async def run_discord_tool(args: argparse.Namespace, engine: Engine) -> int:
+async def run_discord_tool(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.discord_bot import sync_discord_commands
-    from bot.settings import load_settings
+    from bot.runner import require_token
 
-    settings = load_settings(config_path=getattr(args, "config", None))
-    token = settings["discord_token"]
-    if not token:
-        raise ConfigError("DISCORD_TOKEN is not set.", key="DISCORD_TOKEN")
-    synced = await sync_discord_commands(engine, settings.discord(), token)
+    token = require_token(settings, "discord")
+    async with await Engine.open(settings.engine_config()) as engine:
+        synced = await sync_discord_commands(engine, settings.discord(), token)
     print(f"Synced the slash commands to {synced} target(s).")
     return 0
 

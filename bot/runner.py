@@ -40,12 +40,22 @@ def platform_entries(settings: Settings, names: list[str]) -> dict[str, Platform
     return entries
 
 
-def _discord(settings: Settings) -> Platform:
-    token = settings["discord_token"]
+_TOKENS = {"discord": ("discord_token", "DISCORD_TOKEN", "docs/discord.md"),
+           "slack": ("slack_bot_token", "SLACK_BOT_TOKEN", "docs/slack.md")}
+
+
+def require_token(settings: Settings, platform: str) -> str:
+    """The platform's token, or a ``ConfigError`` saying what to set."""
+    key, env, doc = _TOKENS[platform]
+    token: str | None = settings[key]
     if not token:
-        raise ConfigError("DISCORD_TOKEN is not set.", key="DISCORD_TOKEN",
-                          hint="See docs/discord.md for creating the bot and its token.")
-    adapter_settings = settings.discord()
+        raise ConfigError(f"{env} is not set.", key=env,
+                          hint=f"See {doc} for creating the {platform} app and its token.")
+    return token
+
+
+def _discord(settings: Settings) -> Platform:
+    token, adapter_settings = require_token(settings, "discord"), settings.discord()
 
     async def run(engine: Engine) -> None:
         from adapters.discord_bot import run_discord
@@ -55,11 +65,7 @@ def _discord(settings: Settings) -> Platform:
 
 
 def _slack(settings: Settings) -> Platform:
-    token = settings["slack_bot_token"]
-    if not token:
-        raise ConfigError("SLACK_BOT_TOKEN is not set.", key="SLACK_BOT_TOKEN",
-                          hint="See docs/slack.md for creating the app from the manifest.")
-    adapter_settings = settings.slack()
+    token, adapter_settings = require_token(settings, "slack"), settings.slack()
 
     async def run(engine: Engine) -> None:
         from adapters.slack_bot import run_slack

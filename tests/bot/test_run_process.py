@@ -25,8 +25,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_http(url: str, limit: float = 120) -> None:
+    deadline = asyncio.get_running_loop().time() + limit
     async with aiohttp.ClientSession() as http:
         while True:
             try:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from agent_core.domain import ConversationKey, IncomingMessage, UploadedFile
+from agent_core.errors import NotFoundError
 from agent_core.testing import ScriptedChatModel, call_tool, send_message
 from tests.conftest import MakeEngine
 
@@ -50,12 +53,8 @@ async def test_pdf_load_attach_search_detach(make_engine: MakeEngine) -> None:
 
     # another workspace can neither see nor attach it
     assert await engine.sources("other-co") == []
-    try:
+    with pytest.raises(NotFoundError, match="no source named 'handbook'"):
         await engine.attach(MALLORY, "handbook")
-    except Exception as exc:
-        assert "no source named 'handbook'" in str(exc)
-    else:
-        raise AssertionError("a source of another workspace was attached")
 
 
 async def test_a_load_where_nothing_could_be_read_leaves_no_source(
